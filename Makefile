@@ -1,0 +1,96 @@
+# Valkyria CI - plain Makefile. `make build` gives build/valk.
+CC      ?= gcc
+WARN    := -Wall -Wextra -Werror
+CSTD    := -std=c11 -D_GNU_SOURCE
+INC     := -Isrc/lang -Isrc -Ibuild/gen
+OPT     ?= -O2 -g
+LIBS    := -lgc -ledit -lm
+SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+LIB_VALK := $(sort $(wildcard lib/*.valk))
+SRC      := $(sort $(wildcard src/*.c src/*/*.c))
+LANG_SRC := $(filter-out src/main.c src/repl.c,$(SRC))
+GEN      := build/gen/lib_embed.c
+
+OBJ      := $(patsubst %.c,build/obj/%.o,$(SRC)) build/obj/gen/lib_embed.o
+ASAN_OBJ := $(patsubst %.c,build/asan/%.o,$(SRC)) build/asan/gen/lib_embed.o
+CORE_OBJ := $(patsubst %.c,build/obj/%.o,$(LANG_SRC)) build/obj/gen/lib_embed.o
+UNIT_TESTS := $(patsubst test/unit/%.c,build/test/%,$(wildcard test/unit/*.c))
+
+.PHONY: all build run test test-unit test-valk test-asan test-gc-stress test-docs test-fuzz fuzz bench deps clean
+
+all: build
+build: deps build/valk
+
+deps:
+	@scripts/deps.sh
+
+build/valk: $(OBJ)
+	$(CC) $(OPT) -o $@ $^ $(LIBS)
+
+build/asan/valk: $(ASAN_OBJ)
+	$(CC) -O1 -g $(SAN) -o $@ $^ $(LIBS)
+
+$(GEN): $(LIB_VALK) scripts/embed-libs.sh
+	@mkdir -p $(dir $@)
+	scripts/embed-libs.sh $@ $(LIB_VALK)
+
+build/obj/gen/%.o: build/gen/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) $(INC) $(OPT) -c -o $@ $<
+
+build/asan/gen/%.o: build/gen/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) $(INC) -O1 -g $(SAN) -c -o $@ $<
+
+build/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) $(INC) $(OPT) -MMD -MP -c -o $@ $<
+
+build/asan/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) $(INC) -O1 -g $(SAN) -MMD -MP -c -o $@ $<
+
+build/test/%: test/unit/%.c $(CORE_OBJ) test/unit/unit.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) $(INC) -Itest/unit $(OPT) -o $@ $< $(CORE_OBJ) $(LIBS)
+
+run: build
+	build/valk
+
+# ---- tests ----
+test: build
+	@scripts/run-tests.sh
+
+test-unit: $(UNIT_TESTS)
+	@for t in $(UNIT_TESTS); do $$t || exit 1; done
+
+test-valk: build/valk
+	build/valk test test/valk
+
+test-docs: build/valk
+	build/valk test/doc-examples.valk docs/LANGUAGE.md
+
+test-asan: build/asan/valk
+	ASAN_OPTIONS=detect_leaks=0:detect_stack_use_after_return=0 VALK=build/asan/valk build/asan/valk test test/valk
+
+test-gc-stress: build/valk
+	VALK_GC_STRESS=1 build/valk test test/valk
+
+# libFuzzer harness for the reader; FUZZ_SECONDS sets the run length
+FUZZ_SECONDS ?= 300
+build/fuzz/fuzz_reader: test/fuzz/fuzz_reader.c $(LANG_SRC) $(GEN)
+	@mkdir -p $(dir $@)
+	clang $(CSTD) $(WARN) $(INC) -O1 -g -fsanitize=fuzzer,address,undefined -o $@ test/fuzz/fuzz_reader.c $(LANG_SRC) $(GEN) $(LIBS)
+
+fuzz: build/fuzz/fuzz_reader
+	@mkdir -p build/fuzz/corpus
+	ASAN_OPTIONS=detect_stack_use_after_return=0 build/fuzz/fuzz_reader -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=10 build/fuzz/corpus test/fuzz/seeds
+
+bench: build
+	@bench/run.sh
+
+clean:
+	rm -rf build
+
+-include $(OBJ:.o=.d) $(ASAN_OBJ:.o=.d)

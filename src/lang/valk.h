@@ -1,0 +1,338 @@
+/*
+ * valk.h - the one public header of the Valkyria language core.
+ *
+ * Values, the evaluator entry points, errors and the builtin registration
+ * table. Every other layer (runtime, systems library, HTTP, CI engine)
+ * includes only this header from src/lang.
+ *
+ * Value representation
+ * --------------------
+ * A value is a `V`, a pointer to a heap object with a one-byte type tag,
+ * except small integers: a V whose lowest bit is 1 is a fixnum holding a
+ * 63-bit signed integer in the upper bits. Integers outside that range are
+ * boxed (T_INT) so that all 64-bit integers are representable; arithmetic
+ * detects 64-bit overflow and raises an error instead of wrapping.
+ *
+ * nil, true, false and the empty list are static singletons and are never
+ * allocated. All other objects come from the Boehm collector through
+ * valk_alloc()/valk_alloc_atomic(), so anything reachable from a C stack, a
+ * static variable or another GC object stays alive. A GC object reachable
+ * only through malloc()ed memory is NOT seen by the collector: never store
+ * a V in memory the collector does not scan.
+ *
+ * Errors
+ * ------
+ * An error is raised with valk_raise()/valk_throw(), which never return:
+ * they longjmp to the nearest protected call (VALK_TRY, `try`, the REPL).
+ */
+#ifndef VALK_H
+#define VALK_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct Obj *V;
+
+enum {
+  T_NIL = 1, T_BOOL, T_INT, T_FLOAT, T_STR, T_SYM, T_KW,
+  T_CONS, T_EMPTY, T_MAP, T_BUILTIN, T_LAMBDA, T_ERROR, T_NATIVE
+};
+
+/* How a list was written; only matters when a list is evaluated as code
+   or printed nested inside another list. */
+enum { K_DATA = 0, K_SEXPR, K_QEXPR, K_VEC };
+
+struct Obj {
+  uint8_t type;
+  uint8_t kind;  /* lists: K_*; lambdas: flags */
+  uint16_t col;  /* lists: source column (saturates at 65535) */
+  uint32_t line; /* lists: source line, 0 when not from source */
+};
+
+typedef struct { struct Obj h; V car, cdr; const char *file; } Cons;
+typedef struct { struct Obj h; int64_t i; } Int;
+typedef struct { struct Obj h; double d; } Float;
+/* Strings are immutable byte arrays; s[len] is always '\0' so C code may
+   pass them to C APIs, but they may also hold NUL bytes inside. */
+typedef struct { struct Obj h; size_t len; char *s; } Str;
+typedef struct Sym {
+  struct Obj h;
+  V global;        /* global binding, NULL when unbound (symbols only) */
+  uint32_t hash;
+  uint8_t special; /* SF_* for special form names, 0 otherwise */
+  size_t len;
+  char *name;
+} Sym;
+
+/* Insertion-ordered hash map. kv holds 2*cap slots of key/value in
+   insertion order; a removed entry has key NULL. index is an open
+   addressing table of entry numbers (-1 empty). */
+typedef struct {
+  struct Obj h;
+  uint32_t count, used, cap, icap;
+  V *kv;
+  int32_t *index;
+} Map;
+
+typedef V (*valk_cfn)(V *args, int n);
+typedef struct {
+  struct Obj h;
+  const char *name;
+  valk_cfn fn;
+  int min, max; /* arity bounds, max -1 for variadic */
+  const char *doc;
+} Builtin;
+
+typedef struct Env Env;
+enum { LF_MACRO = 1, LF_QBODY = 2 };
+typedef struct {
+  struct Obj h;   /* h.kind holds LF_* flags */
+  V name;         /* symbol or NULL */
+  int nparams;
+  V *params;      /* symbols */
+  V rest;         /* symbol after &, or NULL */
+  V body;         /* list of forms */
+  V doc;          /* string or NULL */
+  Env *env;
+} Lambda;
+
+typedef struct {
+  struct Obj h;
+  V msg;          /* string */
+  V kind;         /* keyword, e.g. :error :syntax :incomplete :assert */
+  V data;         /* any value attached by the raiser, or nil */
+  V trace;        /* list of strings, innermost call first */
+  const char *file;
+  uint32_t line, col;
+} Error;
+
+typedef struct {
+  struct Obj h;
+  const char *tag; /* e.g. "process", "future" */
+  void *ptr;
+  V data;          /* GC-visible value owned by the handle */
+} Native;
+
+struct Env {
+  Env *parent;
+  int n, cap;
+  V *slots;      /* n pairs of symbol, value */
+};
+
+/* ---- fixnums and singletons ---- */
+#define FIX_MIN (-(INT64_C(1) << 62))
+#define FIX_MAX ((INT64_C(1) << 62) - 1)
+#define IS_FIX(v) (((uintptr_t)(v)) & 1)
+#define FIX_VAL(v) ((int64_t)(intptr_t)(v) >> 1)
+#define MK_FIX(i) ((V)(uintptr_t)(((uint64_t)(i) << 1) | 1))
+
+extern struct Obj valk_nil_obj, valk_true_obj, valk_false_obj, valk_empty_obj;
+#define NIL (&valk_nil_obj)
+#define VTRUE (&valk_true_obj)
+#define VFALSE (&valk_false_obj)
+#define EMPTY (&valk_empty_obj)
+
+static inline int vtype(V v) { return IS_FIX(v) ? T_INT : v->type; }
+#define IS(v, t) (!IS_FIX(v) && (v)->type == (t))
+#define IS_CONS(v) IS(v, T_CONS)
+#define IS_LIST(v) (IS_CONS(v) || (v) == EMPTY)
+#define CAR(v) (((Cons *)(v))->car)
+#define CDR(v) (((Cons *)(v))->cdr)
+#define AS_STR(v) ((Str *)(v))
+#define AS_SYM(v) ((Sym *)(v))
+#define AS_MAP(v) ((Map *)(v))
+#define AS_ERR(v) ((Error *)(v))
+#define BOOL(c) ((c) ? VTRUE : VFALSE)
+
+static inline bool valk_truthy(V v) {
+  if (IS_FIX(v)) return FIX_VAL(v) != 0;
+  switch (v->type) {
+  case T_NIL: case T_EMPTY: return false;
+  case T_BOOL: return v == VTRUE;
+  case T_INT: return ((Int *)v)->i != 0;
+  case T_FLOAT: return ((Float *)v)->d != 0.0;
+  default: return true;
+  }
+}
+
+/* ---- memory (gc.c) ---- */
+void valk_gc_init(void);
+void *valk_alloc(size_t n);        /* zeroed, scanned for pointers */
+void *valk_alloc_atomic(size_t n); /* not scanned: bytes only */
+void *valk_realloc(void *p, size_t n);
+void valk_gc_collect(void);
+int valk_gc_stress_interval(void); /* 0 when stress mode is off */
+size_t valk_gc_heap_size(void);
+size_t valk_gc_count(void);
+
+/* ---- constructors (value.c) ---- */
+V valk_int(int64_t i);
+int64_t valk_int_get(V v); /* v must be an integer */
+V valk_float(double d);
+V valk_str(const char *s, size_t len);
+V valk_cstr(const char *s);
+V valk_strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+V valk_sym(const char *name);
+V valk_sym_n(const char *name, size_t len);
+V valk_kw(const char *name);
+V valk_kw_n(const char *name, size_t len);
+V valk_cons(V car, V cdr);
+V valk_cons_kind(V car, V cdr, int kind);
+V valk_list(int n, ...);
+V valk_list_from(V *items, int n);
+size_t valk_list_len(V l); /* number of cells; l must be a list */
+V valk_list_reverse(V l);
+V valk_native(const char *tag, void *ptr, V data);
+V valk_builtin_new(const char *name, valk_cfn fn, int min, int max, const char *doc);
+const char *valk_type_name(V v);
+bool valk_is_number(V v);
+double valk_num_get(V v);
+bool valk_is_callable(V v);
+
+/* maps (map.c) */
+V valk_map_new(uint32_t cap);
+V valk_map_get(V m, V key, V dflt); /* returns dflt when absent */
+bool valk_map_has(V m, V key);
+void valk_map_set(V m, V key, V val);
+bool valk_map_del(V m, V key);
+V valk_map_copy(V m);
+uint32_t valk_hash(V v);
+/* iterate: for (uint32_t i = 0; valk_map_next(m, &i, &k, &v);) */
+bool valk_map_next(V m, uint32_t *i, V *k, V *v);
+
+/* equality (value.c) */
+bool valk_equal(V a, V b);     /* structural `==` */
+bool valk_key_equal(V a, V b); /* map keys: same type and equal */
+
+/* ---- reader (reader.c) ---- */
+typedef struct {
+  const char *src;
+  size_t len, pos;
+  uint32_t line, col;
+  const char *file;
+  int depth;
+} Reader;
+void valk_reader_init(Reader *r, const char *src, size_t len, const char *file);
+/* Reads the next form; returns NULL at end of input. Raises a :syntax
+   error (or :incomplete when input ends inside a form or string). */
+V valk_read(Reader *r);
+
+/* ---- printer (print.c) ---- */
+typedef struct { char *s; size_t len, cap; } Buf;
+void buf_init(Buf *b, size_t cap);
+void buf_put(Buf *b, const char *s, size_t n);
+void buf_puts(Buf *b, const char *s);
+void buf_putc(Buf *b, char c);
+void buf_printf(Buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+V buf_to_str(Buf *b);
+void valk_print_to(Buf *b, V v, bool readable);
+V valk_repr(V v);    /* readable form as a string value */
+V valk_display(V v); /* display form: strings raw */
+const char *valk_repr_c(V v);
+void valk_format_float(Buf *b, double d);
+V valk_format(V fmt, V *args, int n, const char *who);
+
+/* ---- errors (error.c) ---- */
+typedef struct valk_handler {
+  jmp_buf jb;
+  struct valk_handler *prev;
+  struct valk_callinfo *ci; /* call chain to restore on catch */
+  V err;
+} valk_handler;
+
+typedef struct valk_callinfo {
+  struct valk_callinfo *prev;
+  V fn;   /* lambda being run */
+  V form; /* call site form */
+} valk_callinfo;
+
+/* Per-thread-of-execution interpreter state. Fibers (src/rt) give each
+   fiber its own copy and switch valk_S on every context switch. */
+typedef struct valk_state {
+  valk_handler *handler;
+  valk_callinfo *ci;
+  char *stack_limit; /* raise "stack depth exceeded" below this address */
+  V form;            /* form of the builtin call running now */
+} valk_state;
+extern valk_state *valk_S;
+extern volatile int valk_interrupted;
+
+#define VALK_TRY(h) \
+  ((h)->prev = valk_S->handler, (h)->ci = valk_S->ci, (h)->err = NULL, \
+   valk_S->handler = (h), setjmp((h)->jb) == 0)
+#define VALK_END_TRY(h) (valk_S->handler = (h)->prev)
+
+/* Protected call (Lua's luaD_rawrunprotected): runs f(ud) and returns
+   NULL, or the error it raised. Keeps setjmp out of callers' frames. */
+typedef void (*valk_pfn)(void *ud);
+V valk_pcall(valk_pfn f, void *ud);
+
+_Noreturn void valk_throw(V err);
+_Noreturn void valk_raise(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+_Noreturn void valk_raise_kind(const char *kind, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+_Noreturn void valk_raise_at(V form, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+V valk_error_new(V kind, V msg, V form);
+V valk_error_at_pos(const char *kind, const char *file, uint32_t line, uint32_t col,
+                    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+void valk_error_fill_trace(V err);
+V valk_error_report(V err); /* "file:line:col: error: msg\n  at ..." */
+void valk_stack_check(void);
+void valk_set_stack_limit_from(char *base, size_t size);
+
+/* ---- evaluator (eval.c) ---- */
+V valk_eval(V x, Env *env);
+V valk_apply(V f, V *args, int n);
+V valk_call(V f, int n, ...);
+V valk_macroexpand1(V form, Env *env, bool *expanded);
+Env *valk_env_new(Env *parent, int cap);
+void valk_env_define(Env *e, V sym, V val);
+V valk_lookup(V sym, Env *env); /* NULL when unbound */
+void valk_init(int argc, char **argv);
+V valk_eval_string(const char *src, size_t len, const char *file);
+V valk_load_file(const char *path);        /* raises on error */
+V valk_require(const char *name, const char *from_file);
+const char *valk_current_file(void);
+
+/* special form numbers stored in Sym.special */
+enum {
+  SF_NONE, SF_QUOTE, SF_QUASIQUOTE, SF_UNQUOTE, SF_SPLICE, SF_IF, SF_DO, SF_LET,
+  SF_FN, SF_LAMBDA, SF_FUN, SF_DEFUN, SF_DEFMACRO, SF_DEF, SF_SET, SF_AND, SF_OR,
+  SF_WHEN, SF_UNLESS, SF_COND, SF_SELECT, SF_CASE, SF_TRY, SF_FOR_EACH, SF_WHILE,
+  SF_ASSERT, SF_ASSERT_EQ, SF_ASSERT_ERROR, SF_COUNT
+};
+
+/* ---- builtins ---- */
+typedef struct {
+  const char *name;
+  valk_cfn fn;
+  int min, max;
+  const char *doc; /* "(name args...) what it does" */
+} valk_reg;
+void valk_register(const valk_reg *regs);
+void valk_def_global(const char *name, V val);
+
+/* argument checking helpers for builtins */
+void valk_check_type(V v, int type, const char *who, int argi);
+int64_t valk_arg_int(V *args, int n, int i, const char *who);
+double valk_arg_num(V *args, int n, int i, const char *who);
+Str *valk_arg_str(V *args, int n, int i, const char *who);
+/* keyword arguments: finds :name among args[from..n) (pairs); dflt if absent */
+V valk_kwarg(V *args, int n, int from, const char *name, V dflt);
+/* number of leading positional arguments before the first keyword pair */
+int valk_positional_count(V *args, int n, int from);
+
+void valk_core_register(void);  /* builtins_core.c */
+void valk_list_register(void);  /* builtins_list.c */
+void valk_map_register(void);   /* builtins_map.c */
+void valk_str_register(void);   /* builtins_str.c */
+void valk_io_register(void);    /* builtins_io.c */
+
+/* embedded standard library (generated lib_embed.c) */
+typedef struct { const char *name; const char *data; const char *end; } valk_embedded;
+extern const valk_embedded valk_embedded_libs[];
+
+#endif
