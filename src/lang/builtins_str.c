@@ -90,6 +90,13 @@ static V bi_read_all(V *a, int n) {
   return valk_list_reverse(out);
 }
 
+/* (eval-string text [name]) evaluates every form of text as a file would */
+static V bi_eval_string(V *a, int n) {
+  Str *s = valk_arg_str(a, n, 0, "eval-string");
+  const char *name = n > 1 ? valk_arg_str(a, n, 1, "eval-string")->s : "<string>";
+  return valk_eval_string(s->s, s->len, name);
+}
+
 static const valk_reg str_fns[] = {
     {"print", bi_print, 0, -1, "(print x...) writes display forms separated by spaces, then a newline"},
     {"println", bi_print, 0, -1, "(println x...) same as print"},
@@ -101,6 +108,7 @@ static const valk_reg str_fns[] = {
     {"substring", bi_substring, 2, 3, "(substring s start [end]) bytes from start below end"},
     {"read", bi_read, 1, 1, "(read text) the first form in text, unevaluated"},
     {"read-all", bi_read_all, 1, 1, "(read-all text) all forms in text as a list"},
+    {"eval-string", bi_eval_string, 1, 2, "(eval-string text [name]) evaluates all forms of text, returns the last value"},
     {NULL, NULL, 0, 0, NULL}};
 
 void valk_str_register(void) { valk_register(str_fns); }

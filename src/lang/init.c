@@ -85,6 +85,8 @@ void valk_init(int argc, char **argv) {
   valk_map_register();
   valk_str_register();
   valk_io_register();
+  valk_string_register();
+  valk_fs_register();
   valk_def_global("otherwise", VTRUE);
   valk_def_global("else", VTRUE);
   V args = EMPTY;

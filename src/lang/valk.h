@@ -329,7 +329,9 @@ void valk_core_register(void);  /* builtins_core.c */
 void valk_list_register(void);  /* builtins_list.c */
 void valk_map_register(void);   /* builtins_map.c */
 void valk_str_register(void);   /* builtins_str.c */
-void valk_io_register(void);    /* builtins_io.c */
+void valk_io_register(void);    /* load.c */
+void valk_string_register(void); /* src/sys/string.c */
+void valk_fs_register(void);     /* src/sys/fs.c */
 
 /* embedded standard library (generated lib_embed.c) */
 typedef struct { const char *name; const char *data; const char *end; } valk_embedded;

@@ -1,0 +1,5 @@
+# Recursive fib(30): function-call and integer-arithmetic overhead.
+def fib(n):
+    return n if n < 2 else fib(n - 1) + fib(n - 2)
+
+print(fib(30))

@@ -1,0 +1,58 @@
+/*
+ * fs.c - reading and writing whole files (file/...).
+ *
+ * Synchronous for now; errors name the path and the OS reason, e.g.
+ * "file/read: /x/y: No such file or directory". Contents are byte strings,
+ * so binary files round-trip unchanged.
+ */
+#include "valk.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static V read_all(const char *path, const char *who) {
+  FILE *f = fopen(path, "rb");
+  if (!f) valk_raise("%s: %s: %s", who, path, strerror(errno));
+  Buf b;
+  buf_init(&b, 4096);
+  char chunk[65536];
+  size_t k;
+  while ((k = fread(chunk, 1, sizeof chunk, f)) > 0) buf_put(&b, chunk, k);
+  int err = ferror(f) ? errno : 0;
+  fclose(f);
+  if (err) valk_raise("%s: %s: %s", who, path, strerror(err));
+  return buf_to_str(&b);
+}
+
+static V bi_read(V *a, int n) { return read_all(valk_arg_str(a, n, 0, "file/read")->s, "file/read"); }
+
+static V write_mode(V *a, int n, const char *who, const char *mode) {
+  Str *path = valk_arg_str(a, n, 0, who);
+  Str *data = AS_STR(valk_display(a[1]));
+  FILE *f = fopen(path->s, mode);
+  if (!f) valk_raise("%s: %s: %s", who, path->s, strerror(errno));
+  size_t w = fwrite(data->s, 1, data->len, f);
+  int err = w < data->len ? errno : 0;
+  if (fclose(f) != 0 && !err) err = errno;
+  if (err) valk_raise("%s: %s: %s", who, path->s, strerror(err));
+  return NIL;
+}
+
+static V bi_write(V *a, int n) { return write_mode(a, n, "file/write", "wb"); }
+static V bi_append(V *a, int n) { return write_mode(a, n, "file/append", "ab"); }
+
+static V bi_exists(V *a, int n) {
+  struct stat st;
+  return BOOL(stat(valk_arg_str(a, n, 0, "file/exists?")->s, &st) == 0);
+}
+
+static const valk_reg fs_fns[] = {
+    {"file/read", bi_read, 1, 1, "(file/read path) the whole file as a string"},
+    {"file/write", bi_write, 2, 2, "(file/write path data) replaces the file's contents"},
+    {"file/append", bi_append, 2, 2, "(file/append path data) adds to the end of the file"},
+    {"file/exists?", bi_exists, 1, 1, "(file/exists? path) true when path exists"},
+    {NULL, NULL, 0, 0, NULL}};
+
+void valk_fs_register(void) { valk_register(fs_fns); }

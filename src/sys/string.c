@@ -1,0 +1,221 @@
+/*
+ * string.c - string functions (str/...).
+ *
+ * Strings are byte strings: positions and lengths count bytes, and case
+ * conversion touches ASCII letters only, so UTF-8 text passes through
+ * unchanged. Every function returns a new string.
+ */
+#include "valk.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *find(const char *h, size_t hn, const char *n, size_t nn) {
+  if (nn == 0) return h;
+  return memmem(h, hn, n, nn);
+}
+
+/* (str/split s sep) pieces between occurrences of sep */
+static V bi_split(V *a, int n) {
+  Str *s = valk_arg_str(a, n, 0, "str/split");
+  Str *sep = valk_arg_str(a, n, 1, "str/split");
+  if (sep->len == 0) valk_raise("str/split: separator must not be empty");
+  V out = EMPTY;
+  const char *p = s->s, *end = s->s + s->len;
+  for (;;) {
+    const char *q = find(p, (size_t)(end - p), sep->s, sep->len);
+    if (!q) { out = valk_cons(valk_str(p, (size_t)(end - p)), out); break; }
+    out = valk_cons(valk_str(p, (size_t)(q - p)), out);
+    p = q + sep->len;
+  }
+  return valk_list_reverse(out);
+}
+
+/* (str/join list sep) */
+static V bi_join(V *a, int n) {
+  V l = a[0];
+  Str *sep = n > 1 ? valk_arg_str(a, n, 1, "str/join") : NULL;
+  if (l == NIL) l = EMPTY;
+  if (!IS_LIST(l)) valk_raise("str/join: argument 1 must be a list, got %s", valk_type_name(l));
+  Buf b;
+  buf_init(&b, 64);
+  for (V p = l; IS_CONS(p); p = CDR(p)) {
+    if (p != l && sep) buf_put(&b, sep->s, sep->len);
+    valk_print_to(&b, CAR(p), false);
+  }
+  return buf_to_str(&b);
+}
+
+static bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+
+static V trim(V *a, int n, const char *who, bool left, bool right) {
+  Str *s = valk_arg_str(a, n, 0, who);
+  size_t i = 0, j = s->len;
+  if (left) while (i < j && is_space(s->s[i])) i++;
+  if (right) while (j > i && is_space(s->s[j - 1])) j--;
+  return valk_str(s->s + i, j - i);
+}
+static V bi_trim(V *a, int n) { return trim(a, n, "str/trim", true, true); }
+static V bi_trim_left(V *a, int n) { return trim(a, n, "str/trim-left", true, false); }
+static V bi_trim_right(V *a, int n) { return trim(a, n, "str/trim-right", false, true); }
+
+static V change_case(V *a, int n, const char *who, int (*f)(int)) {
+  Str *s = valk_arg_str(a, n, 0, who);
+  V r = valk_str(s->s, s->len);
+  for (size_t i = 0; i < s->len; i++) {
+    unsigned char c = (unsigned char)s->s[i];
+    if (c < 128) AS_STR(r)->s[i] = (char)f(c);
+  }
+  return r;
+}
+static V bi_upper(V *a, int n) { return change_case(a, n, "str/upper", toupper); }
+static V bi_lower(V *a, int n) { return change_case(a, n, "str/lower", tolower); }
+
+/* (str/replace s old new) replaces every occurrence */
+static V bi_replace(V *a, int n) {
+  Str *s = valk_arg_str(a, n, 0, "str/replace");
+  Str *old = valk_arg_str(a, n, 1, "str/replace");
+  Str *rep = valk_arg_str(a, n, 2, "str/replace");
+  if (old->len == 0) valk_raise("str/replace: the text to replace must not be empty");
+  Buf b;
+  buf_init(&b, s->len + 16);
+  const char *p = s->s, *end = s->s + s->len;
+  for (const char *q; (q = find(p, (size_t)(end - p), old->s, old->len)); p = q + old->len) {
+    buf_put(&b, p, (size_t)(q - p));
+    buf_put(&b, rep->s, rep->len);
+  }
+  buf_put(&b, p, (size_t)(end - p));
+  return buf_to_str(&b);
+}
+
+static V bi_contains(V *a, int n) {
+  Str *s = valk_arg_str(a, n, 0, "str/contains?");
+  Str *t = valk_arg_str(a, n, 1, "str/contains?");
+  return BOOL(find(s->s, s->len, t->s, t->len) != NULL);
+}
+
+static V bi_starts(V *a, int n) {
+  Str *s = valk_arg_str(a, n, 0, "str/starts-with?");
+  Str *t = valk_arg_str(a, n, 1, "str/starts-with?");
+  return BOOL(t->len <= s->len && memcmp(s->s, t->s, t->len) == 0);
+}
+
+static V bi_ends(V *a, int n) {
+  Str *s = valk_arg_str(a, n, 0, "str/ends-with?");
+  Str *t = valk_arg_str(a, n, 1, "str/ends-with?");
+  return BOOL(t->len <= s->len && memcmp(s->s + s->len - t->len, t->s, t->len) == 0);
+}
+
+/* (str/index-of s sub [start]) byte index or -1 */
+static V bi_index_of(V *a, int n) {
+  Str *s = valk_arg_str(a, n, 0, "str/index-of");
+  Str *t = valk_arg_str(a, n, 1, "str/index-of");
+  int64_t start = n > 2 ? valk_arg_int(a, n, 2, "str/index-of") : 0;
+  if (start < 0 || (uint64_t)start > s->len) return MK_FIX(-1);
+  const char *q = find(s->s + start, s->len - (size_t)start, t->s, t->len);
+  return MK_FIX(q ? q - s->s : -1);
+}
+
+/* (str/lines s) lines without their \n or \r\n; no empty last line */
+static V bi_lines(V *a, int n) {
+  Str *s = valk_arg_str(a, n, 0, "str/lines");
+  V out = EMPTY;
+  size_t i = 0;
+  while (i < s->len) {
+    const char *nl = memchr(s->s + i, '\n', s->len - i);
+    size_t j = nl ? (size_t)(nl - s->s) : s->len;
+    size_t k = j;
+    if (k > i && s->s[k - 1] == '\r') k--;
+    out = valk_cons(valk_str(s->s + i, k - i), out);
+    i = j + 1;
+  }
+  return valk_list_reverse(out);
+}
+
+static V bi_repeat(V *a, int n) {
+  Str *s = valk_arg_str(a, n, 0, "str/repeat");
+  int64_t k = valk_arg_int(a, n, 1, "str/repeat");
+  if (k < 0) valk_raise("str/repeat: count must not be negative");
+  if (s->len && (uint64_t)k > (SIZE_MAX / 4) / s->len) valk_raise("str/repeat: result too large");
+  Buf b;
+  buf_init(&b, s->len * (size_t)k + 1);
+  for (int64_t i = 0; i < k; i++) buf_put(&b, s->s, s->len);
+  return buf_to_str(&b);
+}
+
+static V pad(V *a, int n, const char *who, bool left) {
+  Str *s = valk_arg_str(a, n, 0, who);
+  int64_t width = valk_arg_int(a, n, 1, who);
+  Str *fill = n > 2 ? valk_arg_str(a, n, 2, who) : NULL;
+  char fc = fill && fill->len ? fill->s[0] : ' ';
+  if (width <= (int64_t)s->len) return (V)s;
+  size_t extra = (size_t)width - s->len;
+  Buf b;
+  buf_init(&b, (size_t)width + 1);
+  if (!left) buf_put(&b, s->s, s->len);
+  for (size_t i = 0; i < extra; i++) buf_putc(&b, fc);
+  if (left) buf_put(&b, s->s, s->len);
+  return buf_to_str(&b);
+}
+static V bi_pad_left(V *a, int n) { return pad(a, n, "str/pad-left", true); }
+static V bi_pad_right(V *a, int n) { return pad(a, n, "str/pad-right", false); }
+
+static V bi_str_format(V *a, int n) {
+  valk_arg_str(a, n, 0, "str/format");
+  return valk_format(a[0], a + 1, n - 1, "str/format");
+}
+
+/* (str->num s) integer or float, nil when s is not a number */
+static V bi_to_num(V *a, int n) {
+  Str *s = valk_arg_str(a, n, 0, "str->num");
+  V t = trim(a, n, "str->num", true, true);
+  const char *p = AS_STR(t)->s;
+  if (!*p || strlen(p) != AS_STR(t)->len) return NIL;
+  (void)s;
+  char *end;
+  errno = 0;
+  long long i = strtoll(p, &end, 10);
+  if (!*end) {
+    if (errno == ERANGE) valk_raise("str->num: %s does not fit in a 64-bit integer", p);
+    return valk_int(i);
+  }
+  double d = strtod(p, &end);
+  if (*end || isnan(d) || isinf(d)) return NIL;
+  return valk_float(d);
+}
+
+static V bi_to_str(V *a, int n) {
+  if (!valk_is_number(a[0])) valk_raise("num->str: expected a number, got %s", valk_type_name(a[0]));
+  (void)n;
+  return valk_display(a[0]);
+}
+
+static const valk_reg string_fns[] = {
+    {"str/split", bi_split, 2, 2, "(str/split s sep) list of the pieces of s between occurrences of sep"},
+    {"str/join", bi_join, 1, 2, "(str/join list [sep]) display forms of the elements joined by sep"},
+    {"str/trim", bi_trim, 1, 1, "(str/trim s) without leading and trailing whitespace"},
+    {"str/trim-left", bi_trim_left, 1, 1, "(str/trim-left s) without leading whitespace"},
+    {"str/trim-right", bi_trim_right, 1, 1, "(str/trim-right s) without trailing whitespace"},
+    {"str/upper", bi_upper, 1, 1, "(str/upper s) ASCII letters upper-cased"},
+    {"str/lower", bi_lower, 1, 1, "(str/lower s) ASCII letters lower-cased"},
+    {"str/replace", bi_replace, 3, 3, "(str/replace s old new) every occurrence of old replaced"},
+    {"str/contains?", bi_contains, 2, 2, "(str/contains? s sub)"},
+    {"str/starts-with?", bi_starts, 2, 2, "(str/starts-with? s prefix)"},
+    {"str/ends-with?", bi_ends, 2, 2, "(str/ends-with? s suffix)"},
+    {"str/index-of", bi_index_of, 2, 3, "(str/index-of s sub [start]) byte index of sub, or -1"},
+    {"str/lines", bi_lines, 1, 1, "(str/lines s) list of lines without line endings"},
+    {"str/repeat", bi_repeat, 2, 2, "(str/repeat s n) s repeated n times"},
+    {"str/pad-left", bi_pad_left, 2, 3, "(str/pad-left s width [fill]) right-aligned in width"},
+    {"str/pad-right", bi_pad_right, 2, 3, "(str/pad-right s width [fill]) left-aligned in width"},
+    {"str/format", bi_str_format, 1, -1, "(str/format fmt args...) same as format"},
+    {"str->num", bi_to_num, 1, 1, "(str->num s) the number s spells, or nil"},
+    {"num->str", bi_to_str, 1, 1, "(num->str x) decimal text of a number"},
+    {NULL, NULL, 0, 0, NULL}};
+
+void valk_string_register(void) {
+  valk_register(string_fns);
+  valk_def_global("str/substring", valk_lookup(valk_sym("substring"), NULL));
+}
