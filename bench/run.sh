@@ -15,6 +15,9 @@ BENCHES=(fib loop string mapfilter)
 # interpreter once.
 PY=$(python3 -c 'import sys; print(sys.executable)') || { echo "bench: python3 not found" >&2; exit 1; }
 
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+
 now() { date +%s.%N; }
 
 # best_time CMD... : runs CMD $RUNS times; sets BEST (seconds) and OUT
@@ -24,7 +27,7 @@ best_time() {
   local i t0 t1 dt
   for ((i = 0; i < RUNS; i++)); do
     t0=$(now)
-    OUT=$("$@" 2>/tmp/valk-bench.err) || { cat /tmp/valk-bench.err >&2; return 1; }
+    OUT=$("$@" 2>"$TMP/err") || { sed 's/^/    /' "$TMP/err"; return 1; }
     t1=$(now)
     dt=$(echo "$t1 - $t0" | bc -l)
     if [ -z "$BEST" ] || [ "$(echo "$dt < $BEST" | bc -l)" = 1 ]; then BEST=$dt; fi
@@ -33,6 +36,12 @@ best_time() {
 
 fmt() { printf '%.3f' "$1"; }
 ratio() { printf '%.2f' "$(echo "$1 / $2" | bc -l)"; }
+# ratio of times with each interpreter's start-up subtracted
+net_ratio() {
+  local a b
+  a=$(echo "$1 - $vs" | bc -l); b=$(echo "$2 - $ps" | bc -l)
+  if [ "$(echo "$a > 0 && $b > 0" | bc -l)" = 1 ]; then ratio "$a" "$b"; else echo "-"; fi
+}
 
 echo "valk:   $VALK"
 echo "python: $PY ($("$PY" -c 'import platform; print(platform.python_version())'))"
@@ -40,16 +49,14 @@ echo "best of $RUNS runs, wall-clock seconds (start-up included)"
 echo
 
 status=0
-printf '%-12s %9s %9s %8s  %s\n' name valk python ratio check
-printf '%-12s %9s %9s %8s  %s\n' ------------ --------- --------- -------- -----
+printf '%-12s %9s %9s %8s %8s  %s\n' name valk python ratio "net" check
+printf '%-12s %9s %9s %8s %8s  %s\n' ------------ --------- --------- -------- -------- -----
 
-tmp_empty=$(mktemp -d)
-trap 'rm -rf "$tmp_empty" /tmp/valk-bench.err' EXIT
-: >"$tmp_empty/empty.valk"
-: >"$tmp_empty/empty.py"
-best_time "$VALK" "$tmp_empty/empty.valk"; vs=$BEST
-best_time "$PY" "$tmp_empty/empty.py"; ps=$BEST
-printf '%-12s %9s %9s %8s  %s\n' "(start-up)" "$(fmt "$vs")" "$(fmt "$ps")" "$(ratio "$vs" "$ps")" "empty program"
+: >"$TMP/empty.valk"
+: >"$TMP/empty.py"
+best_time "$VALK" "$TMP/empty.valk" || exit 1; vs=$BEST
+best_time "$PY" "$TMP/empty.py" || exit 1; ps=$BEST
+printf '%-12s %9s %9s %8s %8s  %s\n' "(start-up)" "$(fmt "$vs")" "$(fmt "$ps")" "$(ratio "$vs" "$ps")" "" "empty program"
 
 for b in "${BENCHES[@]}"; do
   if ! best_time "$VALK" "bench/$b.valk"; then
@@ -62,8 +69,9 @@ for b in "${BENCHES[@]}"; do
   pt=$BEST pout=$OUT
   if [ "$vout" = "$pout" ]; then check="ok ($vout)"
   else check="MISMATCH: valk '$vout' python '$pout'"; status=1; fi
-  printf '%-12s %9s %9s %8s  %s\n' "$b" "$(fmt "$vt")" "$(fmt "$pt")" "$(ratio "$vt" "$pt")" "$check"
+  printf '%-12s %9s %9s %8s %8s  %s\n' "$b" "$(fmt "$vt")" "$(fmt "$pt")" "$(ratio "$vt" "$pt")" "$(net_ratio "$vt" "$pt")" "$check"
 done
 echo
+echo "ratio = valk/python wall time; net = the same with each empty-program start-up subtracted"
 echo "goal: fib(30) ratio <= 1.5"
 exit $status

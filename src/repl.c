@@ -73,6 +73,12 @@ void valk_repl(void) {
   buf_init(&entry, 256);
   for (;;) {
     char *line = read_line(tty, entry.len ? "  ... " : "valk> ");
+    if (!line && valk_interrupted) { /* Ctrl-C at the prompt drops the entry */
+      valk_interrupted = 0;
+      entry.len = 0;
+      if (tty) printf("\n");
+      continue;
+    }
     if (!line) break;
     buf_puts(&entry, line);
     buf_putc(&entry, '\n');

@@ -34,7 +34,15 @@ V valk_eval_string(const char *src, size_t len, const char *file) {
   EvalJob job = {&r, NIL};
   V err = valk_pcall(run_forms, &job);
   cur_file = saved;
-  if (err) valk_throw(err);
+  if (err) {
+    Error *e = AS_ERR(err);
+    if (!e->file) { /* raised outside any list form: place it at the top-level form */
+      e->file = file;
+      e->line = r.form_line;
+      e->col = r.form_col;
+    }
+    valk_throw(err);
+  }
   return job.result;
 }
 

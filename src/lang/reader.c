@@ -299,5 +299,7 @@ V valk_read(Reader *r) {
   skip_space(r);
   if (peek(r) == -1) return NULL;
   r->depth = 0;
+  r->form_line = r->line;
+  r->form_col = r->col;
   return read_form(r);
 }

@@ -214,6 +214,7 @@ typedef struct {
   uint32_t line, col;
   const char *file;
   int depth;
+  uint32_t form_line, form_col; /* where the last top-level form began */
 } Reader;
 void valk_reader_init(Reader *r, const char *src, size_t len, const char *file);
 /* Reads the next form; returns NULL at end of input. Raises a :syntax
