@@ -17,6 +17,9 @@ PY=$(python3 -c 'import sys; print(sys.executable)') || { echo "bench: python3 n
 
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
+# time a private copy, so a rebuild during the run cannot disturb it
+cp "$VALK" "$TMP/valk" || exit 1
+VALK_BIN=$TMP/valk
 
 now() { date +%s.%N; }
 
@@ -54,12 +57,12 @@ printf '%-12s %9s %9s %8s %8s  %s\n' ------------ --------- --------- -------- -
 
 : >"$TMP/empty.valk"
 : >"$TMP/empty.py"
-best_time "$VALK" "$TMP/empty.valk" || exit 1; vs=$BEST
+best_time "$VALK_BIN" "$TMP/empty.valk" || exit 1; vs=$BEST
 best_time "$PY" "$TMP/empty.py" || exit 1; ps=$BEST
 printf '%-12s %9s %9s %8s %8s  %s\n' "(start-up)" "$(fmt "$vs")" "$(fmt "$ps")" "$(ratio "$vs" "$ps")" "" "empty program"
 
 for b in "${BENCHES[@]}"; do
-  if ! best_time "$VALK" "bench/$b.valk"; then
+  if ! best_time "$VALK_BIN" "bench/$b.valk"; then
     printf '%-12s %s\n' "$b" "valk FAILED"; status=1; continue
   fi
   vt=$BEST vout=$OUT

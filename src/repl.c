@@ -24,6 +24,12 @@ static void on_sigint(int sig) {
   valk_interrupted = 1;
 }
 
+typedef struct { Reader *r; V *out; } ReadJob;
+static void read_next(void *ud) {
+  ReadJob *j = ud;
+  *j->out = valk_read(j->r);
+}
+
 static char *read_line(bool tty, const char *prompt) {
   if (tty) return readline(prompt);
   static char buf[65536];
@@ -33,25 +39,47 @@ static char *read_line(bool tty, const char *prompt) {
   return strdup(buf);
 }
 
-/* Parses every form of text; returns NULL (and sets *incomplete) when
-   the text stops inside a form, raises on other syntax errors. */
-static V parse_entry(const char *text, size_t len, bool *incomplete) {
+typedef struct {
+  Buf *entry;
+  bool tty;
+  bool incomplete;
+} Entry;
+
+/* Parses the entry so far; unless it stops inside a form, evaluates each
+   form and prints its readable form. Runs under valk_pcall. */
+static void run_entry(void *ud) {
+  Entry *e = ud;
   Reader r;
-  valk_reader_init(&r, text, len, "<repl>");
-  valk_handler h;
+  valk_reader_init(&r, e->entry->s, e->entry->len, "<repl>");
   V forms = EMPTY;
-  *incomplete = false;
-  if (VALK_TRY(&h)) {
-    for (V f; (f = valk_read(&r));) forms = valk_cons(f, forms);
-    VALK_END_TRY(&h);
-  } else {
-    if (AS_ERR(h.err)->kind == valk_kw("incomplete")) {
-      *incomplete = true;
-      return NULL;
+  V err = NULL;
+  e->incomplete = false;
+  {
+    V f;
+    for (;;) {
+      err = valk_pcall(read_next, &(ReadJob){&r, &f});
+      if (err || !f) break;
+      forms = valk_cons(f, forms);
     }
-    valk_throw(h.err);
   }
-  return valk_list_reverse(forms);
+  if (err && AS_ERR(err)->kind == valk_kw("incomplete")) {
+    e->incomplete = true;
+    return;
+  }
+  if (e->tty && e->entry->len > 1) {
+    e->entry->s[e->entry->len - 1] = '\0';
+    add_history(e->entry->s);
+  }
+  e->entry->len = 0;
+  if (err) valk_throw(err);
+  valk_interrupted = 0;
+  for (V l = valk_list_reverse(forms); IS_CONS(l); l = CDR(l)) {
+    V v = valk_eval(CAR(l), NULL);
+    Str *s = AS_STR(valk_repr(v));
+    fwrite(s->s, 1, s->len, stdout);
+    fputc('\n', stdout);
+  }
+  fflush(stdout);
 }
 
 void valk_repl(void) {
@@ -83,33 +111,13 @@ void valk_repl(void) {
     buf_puts(&entry, line);
     buf_putc(&entry, '\n');
     free(line);
-    valk_handler h;
-    if (VALK_TRY(&h)) {
-      bool incomplete;
-      V forms = parse_entry(entry.s, entry.len, &incomplete);
-      if (incomplete) {
-        VALK_END_TRY(&h);
-        continue;
-      }
-      if (tty && entry.len > 1) {
-        entry.s[entry.len - 1] = '\0';
-        add_history(entry.s);
-      }
-      entry.len = 0;
-      valk_interrupted = 0;
-      for (V l = forms; IS_CONS(l); l = CDR(l)) {
-        V v = valk_eval(CAR(l), NULL);
-        Str *s = AS_STR(valk_repr(v));
-        fwrite(s->s, 1, s->len, stdout);
-        fputc('\n', stdout);
-      }
-      fflush(stdout);
-      VALK_END_TRY(&h);
-    } else {
+    Entry e = {&entry, tty, false};
+    V err = valk_pcall(run_entry, &e);
+    if (err) {
       entry.len = 0;
       fflush(stdout);
-      Str *s = AS_STR(valk_error_report(h.err));
-      fwrite(s->s, 1, s->len, stderr);
+      Str *msg = AS_STR(valk_error_report(err));
+      fwrite(msg->s, 1, msg->len, stderr);
       fflush(stderr);
     }
   }
