@@ -15,7 +15,10 @@ GEN      := build/gen/lib_embed.c
 OBJ      := $(patsubst %.c,build/obj/%.o,$(SRC)) build/obj/gen/lib_embed.o
 ASAN_OBJ := $(patsubst %.c,build/asan/%.o,$(SRC)) build/asan/gen/lib_embed.o
 CORE_OBJ := $(patsubst %.c,build/obj/%.o,$(LANG_SRC)) build/obj/gen/lib_embed.o
+ASAN_CORE_OBJ := $(patsubst %.c,build/asan/%.o,$(LANG_SRC)) build/asan/gen/lib_embed.o
 UNIT_TESTS := $(patsubst test/unit/%.c,build/test/%,$(wildcard test/unit/*.c))
+ASAN_UNIT_TESTS := $(patsubst test/unit/%.c,build/test-asan/%,$(wildcard test/unit/*.c))
+ASAN_ENV := ASAN_OPTIONS=detect_leaks=0:detect_stack_use_after_return=0
 
 .PHONY: all build run test test-unit test-valk test-asan test-gc-stress test-docs test-fuzz fuzz bench deps clean
 
@@ -55,6 +58,10 @@ build/test/%: test/unit/%.c $(CORE_OBJ) test/unit/unit.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) $(WARN) $(INC) -Itest/unit $(OPT) -o $@ $< $(CORE_OBJ) $(LIBS)
 
+build/test-asan/%: test/unit/%.c $(ASAN_CORE_OBJ) test/unit/unit.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) $(INC) -Itest/unit -O1 -g $(SAN) -o $@ $< $(ASAN_CORE_OBJ) $(LIBS)
+
 run: build
 	build/valk
 
@@ -71,11 +78,15 @@ test-valk: build/valk
 test-docs: build/valk
 	build/valk test/doc-examples.valk docs/LANGUAGE.md
 
-test-asan: build/asan/valk
-	ASAN_OPTIONS=detect_leaks=0:detect_stack_use_after_return=0 VALK=build/asan/valk build/asan/valk test test/valk
+test-asan: build/asan/valk $(ASAN_UNIT_TESTS)
+	@for t in $(ASAN_UNIT_TESTS); do $(ASAN_ENV) $$t || exit 1; done
+	$(ASAN_ENV) build/asan/valk test test/valk
+	$(ASAN_ENV) build/asan/valk test/doc-examples.valk docs/LANGUAGE.md
 
-test-gc-stress: build/valk
+test-gc-stress: build/valk $(UNIT_TESTS)
+	@for t in $(UNIT_TESTS); do VALK_GC_STRESS=1 $$t || exit 1; done
 	VALK_GC_STRESS=1 build/valk test test/valk
+	VALK_GC_STRESS=1 build/valk test/doc-examples.valk docs/LANGUAGE.md
 
 # libFuzzer harness for the reader; FUZZ_SECONDS sets the run length
 FUZZ_SECONDS ?= 300

@@ -183,6 +183,7 @@ static V apply_lookup(V f, V *args, int n, V form) {
 
 /* ---- quasiquote ---- */
 static V quasi(V t, Env *env, V ctx) {
+  valk_stack_check();
   if (IS(t, T_MAP)) {
     V m = valk_map_new(AS_MAP(t)->count);
     V k, v;

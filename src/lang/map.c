@@ -38,6 +38,7 @@ uint32_t valk_hash(V v) {
   }
   case T_SYM: case T_KW: return AS_SYM(v)->hash * 2654435761u + (uint32_t)v->type;
   case T_CONS: {
+    valk_stack_check();
     uint32_t h = 7;
     for (; IS_CONS(v); v = CDR(v)) h = h * 31 + valk_hash(CAR(v));
     return h;

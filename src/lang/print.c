@@ -113,7 +113,8 @@ static void print_list(Buf *b, V v, bool readable, bool nested, int depth) {
 }
 
 static void print_rec(Buf *b, V v, bool readable, bool nested, int depth) {
-  if (depth > 10000) valk_raise("print: structure too deep to print (is it cyclic?)");
+  if (depth > 100000) valk_raise("print: structure too deep to print (is it cyclic?)");
+  valk_stack_check();
   switch (vtype(v)) {
   case T_NIL: buf_puts(b, "nil"); return;
   case T_BOOL: buf_puts(b, v == VTRUE ? "true" : "false"); return;

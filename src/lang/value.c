@@ -200,8 +200,6 @@ const char *valk_type_name(V v) {
 }
 
 /* ---- equality ---- */
-static int eq_depth;
-
 static bool equal_rec(V a, V b);
 
 static bool maps_equal(V a, V b) {
@@ -231,7 +229,7 @@ static bool equal_rec(V a, V b) {
   case T_STR:
     return AS_STR(a)->len == AS_STR(b)->len && memcmp(AS_STR(a)->s, AS_STR(b)->s, AS_STR(a)->len) == 0;
   case T_CONS: {
-    if (++eq_depth > 100000) { eq_depth = 0; valk_raise("==: structure too deep to compare"); }
+    valk_stack_check();
     bool r = true;
     while (IS_CONS(a) && IS_CONS(b)) {
       if (!equal_rec(CAR(a), CAR(b))) { r = false; break; }
@@ -239,14 +237,11 @@ static bool equal_rec(V a, V b) {
       b = CDR(b);
     }
     if (r) r = !IS_CONS(a) && !IS_CONS(b) && equal_rec(a, b);
-    eq_depth--;
     return r;
   }
   case T_MAP: {
-    if (++eq_depth > 100000) { eq_depth = 0; valk_raise("==: structure too deep to compare"); }
-    bool r = maps_equal(a, b);
-    eq_depth--;
-    return r;
+    valk_stack_check();
+    return maps_equal(a, b);
   }
   case T_ERROR:
     return equal_rec(AS_ERR(a)->msg, AS_ERR(b)->msg) && AS_ERR(a)->kind == AS_ERR(b)->kind;

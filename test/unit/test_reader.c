@@ -58,7 +58,7 @@ static void check_read_err(int at, const char *src, size_t n, const char *kind, 
                            const char *part) {
   V e = rd_err_n(src, n);
   if (!e) {
-    fprintf(stderr, "%s:%d: expected a read error for [%.*s]\n", __FILE__, at, (int)n, src);
+    fprintf(stderr, "%s:%d: expected a read error for [%.*s]\n", __FILE__, at, n > 60 ? 60 : (int)n, src);
     unit_checks_failed++;
     return;
   }
@@ -67,7 +67,7 @@ static void check_read_err(int at, const char *src, size_t n, const char *kind, 
   if (er->kind != valk_kw(kind) || er->line != line || er->col != col || !er->file ||
       strcmp(er->file, FILE_NAME) != 0 || !strstr(msg, part)) {
     fprintf(stderr, "%s:%d: read error for [%.*s]: want :%s at %u:%u containing \"%s\"; got :%s at %s:%u:%u \"%s\"\n",
-            __FILE__, at, (int)n, src, kind, line, col, part, AS_SYM(er->kind)->name, er->file ? er->file : "?",
+            __FILE__, at, n > 60 ? 60 : (int)n, src, kind, line, col, part, AS_SYM(er->kind)->name, er->file ? er->file : "?",
             er->line, er->col, msg);
     unit_checks_failed++;
   }

@@ -59,6 +59,7 @@ static int unit_main(void (*pre)(void), const unit_test *tests, size_t n) {
   valk_init(0, NULL);
   for (size_t i = 0; i < n; i++) {
     unit_checks_failed = 0;
+    fflush(stdout);
     V err = valk_pcall(unit_call, (void *)&tests[i]);
     if (err) {
       fprintf(stderr, "%s: uncaught error: %s", tests[i].name, AS_STR(valk_error_report(err))->s);
