@@ -1,36 +1,42 @@
 #!/bin/sh
 # The whole test suite behind `make test`: C unit tests, the Valkyria
-# suites, the LANGUAGE.md examples, the same suites under ASan+UBSan and
-# under GC stress, and a short reader fuzz run. Ends with a total line.
+# suites, the LANGUAGE.md examples, the same again under ASan+UBSan and
+# under GC stress, and a short fuzz run of the reader. Each step prints
+# its own "N passed, N failed"; the last line adds them all up.
 set -u
 cd "$(dirname "$0")/.."
 JOBS=${JOBS:-2}
-pass=0
-fail=0
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
 failed_steps=""
 
-step() {
+run() {
   name=$1; shift
   printf '== %s\n' "$name"
-  if "$@"; then
-    pass=$((pass + 1))
-  else
-    fail=$((fail + 1))
+  out=$(mktemp)
+  if "$@" >"$out" 2>&1; then rc=0; else rc=$?; fi
+  cat "$out"
+  cat "$out" >>"$log"
+  rm -f "$out"
+  if [ "$rc" -ne 0 ]; then
     failed_steps="$failed_steps $name"
-    printf '!! step failed: %s\n' "$name"
+    printf '!! step failed: %s (exit %d)\n' "$name" "$rc"
   fi
 }
 
-step unit make -s -j"$JOBS" test-unit
-step valk make -s test-valk
-step docs make -s test-docs
-step asan make -s -j"$JOBS" test-asan
-step gc-stress make -s test-gc-stress
-step fuzz-smoke make -s fuzz FUZZ_SECONDS=${FUZZ_SECONDS:-20}
+run unit make -s -j"$JOBS" test-unit
+run valk make -s test-valk
+run docs make -s test-docs
+run asan make -s -j"$JOBS" test-asan
+run gc-stress make -s test-gc-stress
+run fuzz-smoke make -s fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-20}"
 
+passed=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | awk '{s += $1} END {print s + 0}')
+failed=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | awk '{s += $3} END {print s + 0}')
 echo
-if [ "$fail" -ne 0 ]; then
+if [ -n "$failed_steps" ]; then
   echo "failed steps:$failed_steps"
+  [ "$failed" -eq 0 ] && failed=1
 fi
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+echo "$passed passed, $failed failed"
+[ -z "$failed_steps" ]
