@@ -133,7 +133,8 @@ static V bi_kwarg(V *a, int n) {
   V l = a[0];
   if (!IS(a[1], T_KW)) valk_raise("kwarg: argument 2 must be a keyword, got %s", valk_type_name(a[1]));
   if (IS(l, T_MAP)) return valk_map_get(l, a[1], n == 3 ? a[2] : NIL);
-  for (; IS_CONS(l) && IS_CONS(CDR(l)); l = CDR(l))
+  while (IS_CONS(l) && !IS(CAR(l), T_KW)) l = CDR(l); /* positional arguments */
+  for (; IS_CONS(l) && IS_CONS(CDR(l)); l = CDR(CDR(l)))
     if (CAR(l) == a[1]) return CAR(CDR(l));
   return n == 3 ? a[2] : NIL;
 }

@@ -59,9 +59,11 @@ static V frame_line(valk_callinfo *ci) {
   buf_puts(&b, "at ");
   if (f && f->name) buf_puts(&b, AS_SYM(f->name)->name);
   else buf_puts(&b, "<anonymous fn>");
-  buf_puts(&b, " (");
-  append_pos(&b, ci->form);
-  buf_putc(&b, ')');
+  if (ci->form && IS_CONS(ci->form) && ci->form->line) {
+    buf_puts(&b, " (");
+    append_pos(&b, ci->form);
+    buf_putc(&b, ')');
+  }
   return buf_to_str(&b);
 }
 

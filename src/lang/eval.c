@@ -432,18 +432,23 @@ static V sf_while(V x, Env *env) {
   return NIL;
 }
 
-static _Noreturn void assert_fail(V form, V msg, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void assert_fail(V form, V msg, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
+static _Noreturn void assert_fail(V form, V msg, V text) {
   Buf b;
   buf_init(&b, 128);
-  char tmp[512];
-  vsnprintf(tmp, sizeof tmp, fmt, ap);
-  va_end(ap);
-  buf_puts(&b, tmp);
-  if (msg) { buf_puts(&b, ": "); buf_put(&b, AS_STR(valk_display(msg))->s, AS_STR(valk_display(msg))->len); }
+  buf_put(&b, AS_STR(text)->s, AS_STR(text)->len);
+  if (msg) {
+    Str *m = AS_STR(valk_display(msg));
+    buf_puts(&b, ": ");
+    buf_put(&b, m->s, m->len);
+  }
   valk_throw(valk_error_new(valk_kw("assert"), buf_to_str(&b), form));
+}
+
+static const char *code_c(V form) {
+  Buf b;
+  buf_init(&b, 64);
+  valk_print_code(&b, form);
+  return AS_STR(buf_to_str(&b))->s;
 }
 
 static V sf_assert(V x, Env *env, int which) {
@@ -453,7 +458,7 @@ static V sf_assert(V x, Env *env, int which) {
     if (n < 1 || n > 2) bad_form(x, "assert", "(assert cond [message])");
     V c = eval_in(CAR(a), env, x);
     if (!valk_truthy(c))
-      assert_fail(x, n == 2 ? eval_in(second(a), env, x) : NULL, "assertion failed: %s", valk_repr_c(CAR(a)));
+      assert_fail(x, n == 2 ? eval_in(second(a), env, x) : NULL, valk_strf("assertion failed: %s", code_c(CAR(a))));
     return VTRUE;
   }
   if (which == SF_ASSERT_EQ) {
@@ -461,8 +466,8 @@ static V sf_assert(V x, Env *env, int which) {
     V want = eval_in(CAR(a), env, x);
     V got = eval_in(second(a), env, x);
     if (!valk_equal(want, got))
-      assert_fail(x, n == 3 ? eval_in(CAR(CDR(CDR(a))), env, x) : NULL, "assert-eq failed: expected %s, actual %s",
-                  valk_repr_c(want), valk_repr_c(got));
+      assert_fail(x, n == 3 ? eval_in(CAR(CDR(CDR(a))), env, x) : NULL,
+                  valk_strf("assert-eq failed: expected %s, actual %s", valk_repr_c(want), valk_repr_c(got)));
     return VTRUE;
   }
   /* assert-error: the form must raise; an optional string must occur in the message */
@@ -470,15 +475,15 @@ static V sf_assert(V x, Env *env, int which) {
   BodyRun br = {valk_cons(CAR(a), EMPTY), env, x, NIL};
   V err = valk_pcall(run_body, &br);
   if (!err)
-    assert_fail(x, NULL, "assert-error: expected %s to raise an error, it returned %s", valk_repr_c(CAR(a)),
-                valk_repr_c(br.result));
+    assert_fail(x, NULL, valk_strf("assert-error: expected %s to raise an error, it returned %s", code_c(CAR(a)),
+                                   valk_repr_c(br.result)));
   if (n == 2) {
     V want = eval_in(second(a), env, x);
     if (!IS(want, T_STR)) valk_raise_at(x, "assert-error: message to look for must be a string");
     Str *m = AS_STR(AS_ERR(err)->msg);
     if (!memmem(m->s, m->len, AS_STR(want)->s, AS_STR(want)->len))
-      assert_fail(x, NULL, "assert-error: error message %s does not contain %s", valk_repr_c(AS_ERR(err)->msg),
-                  valk_repr_c(want));
+      assert_fail(x, NULL, valk_strf("assert-error: error message %s does not contain %s",
+                                     valk_repr_c(AS_ERR(err)->msg), valk_repr_c(want)));
   }
   return err;
 }

@@ -63,9 +63,11 @@ int valk_positional_count(V *args, int n, int from) {
   return i - from;
 }
 
+/* Keyword arguments are the :key value pairs after the positional ones,
+   so a value that happens to be a keyword is never taken for a key. */
 V valk_kwarg(V *args, int n, int from, const char *name, V dflt) {
   V kw = valk_kw(name);
-  for (int i = from; i + 1 < n; i++)
+  for (int i = from + valk_positional_count(args, n, from); i + 1 < n; i += 2)
     if (args[i] == kw) return args[i + 1];
   return dflt;
 }

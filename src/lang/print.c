@@ -66,16 +66,27 @@ V buf_to_str(Buf *b) {
   return (V)o;
 }
 
+/* Shortest digits that read back to d, written like Python's repr: fixed
+   notation for exponents -4..15 (an integral value keeps ".0"), otherwise
+   scientific. Infinities and NaN print as ##inf, ##-inf and ##nan. */
 void valk_format_float(Buf *b, double d) {
-  if (isnan(d)) { buf_puts(b, "nan"); return; }
-  if (isinf(d)) { buf_puts(b, d < 0 ? "-inf" : "inf"); return; }
-  char tmp[40];
-  for (int prec = 1; prec <= 17; prec++) {
-    snprintf(tmp, sizeof tmp, "%.*g", prec, d);
-    if (strtod(tmp, NULL) == d) break;
+  if (isnan(d)) { buf_puts(b, "##nan"); return; }
+  if (isinf(d)) { buf_puts(b, d < 0 ? "##-inf" : "##inf"); return; }
+  char sci[40];
+  int prec = 1;
+  for (; prec <= 17; prec++) {
+    snprintf(sci, sizeof sci, "%.*e", prec - 1, d);
+    if (strtod(sci, NULL) == d) break;
   }
-  buf_puts(b, tmp);
-  if (!strpbrk(tmp, ".e")) buf_puts(b, ".0");
+  int exp = atoi(strchr(sci, 'e') + 1);
+  if (exp < -4 || exp >= 16) {
+    buf_puts(b, sci);
+    return;
+  }
+  int decimals = prec - 1 - exp;
+  if (decimals < 0) decimals = 0;
+  buf_printf(b, "%.*f", decimals, d);
+  if (decimals == 0) buf_puts(b, ".0");
 }
 
 static void print_string(Buf *b, Str *s) {
@@ -129,6 +140,11 @@ static void print_rec(Buf *b, V v, bool readable, bool nested, int depth) {
   case T_EMPTY: buf_puts(b, "{}"); return;
   case T_CONS: print_list(b, v, true, nested, depth); return;
   case T_MAP: {
+    /* {:k v} when the first key is a keyword (it reads back as a map
+       literal), #{k v} otherwise, including the empty map */
+    V k0, v0;
+    uint32_t i0 = 0;
+    if (!valk_map_next(v, &i0, &k0, &v0) || !IS(k0, T_KW)) buf_putc(b, '#');
     buf_putc(b, '{');
     V k, val;
     bool first = true;
@@ -164,6 +180,10 @@ static void print_rec(Buf *b, V v, bool readable, bool nested, int depth) {
 }
 
 void valk_print_to(Buf *b, V v, bool readable) { print_rec(b, v, readable, false, 0); }
+
+/* Prints a form as it would be written in source: an S-expression at the
+   top stays in parentheses. */
+void valk_print_code(Buf *b, V v) { print_rec(b, v, true, true, 0); }
 
 V valk_repr(V v) {
   Buf b;

@@ -259,6 +259,33 @@ static V read_seq(Reader *r, int close, int kind) {
   return head;
 }
 
+/* #{k v ...}: a map literal with keys of any type */
+static V read_map(Reader *r) {
+  uint32_t line = r->line, col = r->col - 1;
+  V items = read_seq(r, '}', K_QEXPR);
+  if (IS(items, T_MAP)) return items; /* #{:k v} is the same as {:k v} */
+  size_t n = valk_list_len(items);
+  if (n % 2) syntax_error(r, "syntax", line, col, "map literal needs an even number of forms (key value pairs)");
+  V m = valk_map_new((uint32_t)n / 2);
+  for (V l = items; IS_CONS(l); l = CDR(CDR(l))) valk_map_set(m, CAR(l), CAR(CDR(l)));
+  return m;
+}
+
+/* ##inf ##-inf ##nan */
+static V read_special_float(Reader *r) {
+  uint32_t line = r->line, col = r->col;
+  size_t start = r->pos;
+  next(r);
+  next(r);
+  while (is_symbol_char(peek(r))) next(r);
+  size_t n = r->pos - start;
+  const char *t = r->src + start;
+  if (n == 5 && memcmp(t, "##inf", 5) == 0) return valk_float(INFINITY);
+  if (n == 6 && memcmp(t, "##-inf", 6) == 0) return valk_float(-INFINITY);
+  if (n == 5 && memcmp(t, "##nan", 5) == 0) return valk_float(NAN);
+  syntax_error(r, "syntax", line, col, "unknown ## literal (expected ##inf, ##-inf or ##nan)");
+}
+
 static V read_prefixed(Reader *r, const char *symname) {
   uint32_t line = r->line, col = r->col;
   skip_space(r);
@@ -285,6 +312,10 @@ static V read_form(Reader *r) {
     syntax_error(r, "syntax", line, col, msg);
   }
   case '"': return read_string(r);
+  case '#':
+    if (r->pos + 1 < r->len && r->src[r->pos + 1] == '{') { next(r); return read_map(r); }
+    if (r->pos + 1 < r->len && r->src[r->pos + 1] == '#') return read_special_float(r);
+    return read_atom(r);
   case '\'': next(r); return read_prefixed(r, "quote");
   case '`': next(r); return read_prefixed(r, "quasiquote");
   case ',':

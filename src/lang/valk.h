@@ -230,6 +230,7 @@ void buf_putc(Buf *b, char c);
 void buf_printf(Buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 V buf_to_str(Buf *b);
 void valk_print_to(Buf *b, V v, bool readable);
+void valk_print_code(Buf *b, V v);
 V valk_repr(V v);    /* readable form as a string value */
 V valk_display(V v); /* display form: strings raw */
 const char *valk_repr_c(V v);

