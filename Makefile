@@ -2,9 +2,9 @@
 CC      ?= gcc
 WARN    := -Wall -Wextra -Werror
 CSTD    := -std=c11 -D_GNU_SOURCE
-INC     := -Isrc/lang -Isrc -Ibuild/gen
+INC     := -Isrc/lang -Isrc/rt -Isrc -Ibuild/gen
 OPT     ?= -O2 -g
-LIBS    := -lgc -ledit -lm
+LIBS    := -lgc -ledit -luv -lpthread -lm
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 LIB_VALK := $(sort $(wildcard lib/*.valk))

@@ -9,7 +9,7 @@
  * Exit status is 0, or 1 after an uncaught error (reported on stderr).
  */
 #include "repl.h"
-#include "valk.h"
+#include "rt.h"
 
 #include <dirent.h>
 #include <stdio.h>
@@ -65,36 +65,62 @@ static int run_tests(int argc, char **argv) {
   return valk_truthy(failed) ? 1 : 0;
 }
 
+static struct {
+  int argc;
+  char **argv;
+  int status;
+} cli;
+
+/* What the command line asks for, run as the main task. */
+static void run_command(void *ud) {
+  (void)ud;
+  int argc = cli.argc;
+  char **argv = cli.argv;
+  if (argc >= 3 && strcmp(argv[1], "-e") == 0) {
+    V v = valk_eval_string(argv[2], strlen(argv[2]), "<-e>");
+    Str *s = AS_STR(valk_repr(v));
+    fwrite(s->s, 1, s->len, stdout);
+    fputc('\n', stdout);
+  } else if (argc >= 2 && strcmp(argv[1], "test") == 0) {
+    cli.status = run_tests(argc - 2, argv + 2);
+  } else if (argc >= 2) {
+    valk_load_file(argv[1]);
+  } else {
+    valk_repl();
+  }
+}
+
+static _Noreturn void die_with(V err) {
+  fflush(stdout);
+  Str *s = AS_STR(valk_error_report(err));
+  fwrite(s->s, 1, s->len, stderr);
+  exit(1);
+}
+
+/* An uncaught error in the main task ends the program at once, even if
+   other fibers or servers would keep the loop busy. */
+static V main_task(V data) {
+  V err = valk_pcall(run_command, NULL);
+  if (err) die_with(err);
+  return data;
+}
+
+static void init_all(void *ud) {
+  (void)ud;
+  int skip = cli.argc >= 3 && strcmp(cli.argv[1], "-e") == 0 ? 3 : 2;
+  valk_init(cli.argc > skip ? cli.argc - skip : 0, cli.argv + skip);
+}
+
 int main(int argc, char **argv) {
   valk_gc_init();
-  int status = 0;
-  bool is_e = argc >= 3 && strcmp(argv[1], "-e") == 0;
-  bool is_test = argc >= 2 && strcmp(argv[1], "test") == 0;
   if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) return usage(), 0;
   if (argc == 2 && strcmp(argv[1], "-e") == 0) return usage();
-  int skip = is_e ? 3 : 2;
-  valk_handler h;
-  if (VALK_TRY(&h)) {
-    valk_init(argc > skip ? argc - skip : 0, argv + skip);
-    if (is_e) {
-      V v = valk_eval_string(argv[2], strlen(argv[2]), "<-e>");
-      Str *s = AS_STR(valk_repr(v));
-      fwrite(s->s, 1, s->len, stdout);
-      fputc('\n', stdout);
-    } else if (is_test) {
-      status = run_tests(argc - 2, argv + 2);
-    } else if (argc >= 2) {
-      valk_load_file(argv[1]);
-    } else {
-      valk_repl();
-    }
-    VALK_END_TRY(&h);
-  } else {
-    fflush(stdout);
-    Str *s = AS_STR(valk_error_report(h.err));
-    fwrite(s->s, 1, s->len, stderr);
-    status = 1;
-  }
+  cli.argc = argc;
+  cli.argv = argv;
+  V err = valk_pcall(init_all, NULL);
+  if (err) die_with(err);
+  valk_rt_init();
+  valk_rt_run_main(main_task, NIL);
   fflush(stdout);
-  return status;
+  return cli.status;
 }

@@ -1,42 +1,115 @@
 /*
- * repl.c - the interactive read-eval-print loop.
+ * repl.c - the interactive read-eval-print loop, on the event loop.
  *
- * Input is read with libedit (line editing, history in ~/.valk_history).
- * An entry may span lines: the text so far is parsed after every line, and
- * while the reader reports :incomplete (an open bracket or string) the
- * REPL asks for more. Results are printed with repr; errors are printed
- * with their location and backtrace and the session goes on. Ctrl-C
- * during evaluation interrupts it (the evaluator checks valk_interrupted).
+ * Lines are read by a libuv worker thread (libedit's readline blocks), so
+ * the loop keeps running other fibers while the REPL waits for input:
+ * after (def {f} (spawn "sleep" "3")), (+ 1 2) answers at once. The REPL
+ * task parks until the worker delivers a line. An entry may span lines:
+ * while the reader reports :incomplete, the REPL asks for more. Results
+ * print with repr; errors print with location and backtrace and the
+ * session goes on.
+ *
+ * Ctrl-C: at the prompt it drops the entry (the signal is redirected to
+ * the reading thread so readline returns); during an evaluation it stops
+ * it: a running evaluation sees valk_interrupted, a waiting one (await,
+ * exec, sleep) is cancelled through an async handle on the loop.
+ * The worker thread never touches the GC heap: it only fills malloc()ed
+ * lines that the loop thread turns into strings.
  */
 #include "repl.h"
 
-#include "valk.h"
+#include "rt.h"
 
 #include <editline/readline.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+typedef struct {
+  uv_work_t req;
+  const char *prompt;
+  bool tty;
+  char *line;      /* malloc()ed, NULL at end of input or on Ctrl-C */
+  bool interrupted;
+  valk_task *task;
+} LineReq;
+
+static pthread_t reader;
+static volatile sig_atomic_t reading;
+static uv_async_t interrupt_async;
+static valk_task *repl_task;
+static volatile bool evaluating;
+
 static void on_sigint(int sig) {
   (void)sig;
   valk_interrupted = 1;
+  if (reading) {
+    if (!pthread_equal(pthread_self(), reader)) pthread_kill(reader, SIGINT);
+    return; /* the reader's read() fails with EINTR and readline returns */
+  }
+  uv_async_send(&interrupt_async);
+}
+
+static void on_interrupt(uv_async_t *h) {
+  (void)h;
+  if (evaluating && repl_task && repl_task->parked) {
+    valk_interrupted = 0;
+    valk_task_cancel(repl_task, valk_make_error("interrupted", "interrupted"));
+  }
+}
+
+static void read_work(uv_work_t *w) {
+  LineReq *r = w->data;
+  reader = pthread_self();
+  reading = 1;
+  if (r->tty) {
+    r->line = readline(r->prompt);
+  } else {
+    char buf[65536];
+    r->line = fgets(buf, sizeof buf, stdin) ? strdup(buf) : NULL;
+    if (r->line) {
+      size_t n = strlen(r->line);
+      if (n && r->line[n - 1] == '\n') r->line[n - 1] = '\0';
+    }
+  }
+  reading = 0;
+  r->interrupted = !r->line && valk_interrupted;
+}
+
+static void read_done(uv_work_t *w, int status) {
+  (void)status;
+  LineReq *r = w->data;
+  valk_task_wake(r->task);
+}
+
+/* Reads one line without blocking the loop; NULL at end of input. Sets
+   *interrupted when Ctrl-C ended the read. */
+static V read_line(bool tty, const char *prompt, bool *interrupted) {
+  LineReq *r = valk_root_alloc(sizeof *r);
+  r->prompt = prompt;
+  r->tty = tty;
+  r->task = valk_task_current();
+  r->req.data = r;
+  int rc = uv_queue_work(valk_loop(), &r->req, read_work, read_done);
+  if (rc != 0) {
+    valk_root_free(r);
+    valk_raise("repl: cannot read input: %s", uv_strerror(rc));
+  }
+  valk_task_park(NULL, NULL);
+  V line = r->line ? valk_cstr(r->line) : NULL;
+  *interrupted = r->interrupted;
+  free(r->line);
+  valk_root_free(r);
+  return line;
 }
 
 typedef struct { Reader *r; V *out; } ReadJob;
 static void read_next(void *ud) {
   ReadJob *j = ud;
   *j->out = valk_read(j->r);
-}
-
-static char *read_line(bool tty, const char *prompt) {
-  if (tty) return readline(prompt);
-  static char buf[65536];
-  if (!fgets(buf, sizeof buf, stdin)) return NULL;
-  size_t n = strlen(buf);
-  if (n && buf[n - 1] == '\n') buf[n - 1] = '\0';
-  return strdup(buf);
 }
 
 typedef struct {
@@ -54,13 +127,11 @@ static void run_entry(void *ud) {
   V forms = EMPTY;
   V err = NULL;
   e->incomplete = false;
-  {
+  for (;;) {
     V f;
-    for (;;) {
-      err = valk_pcall(read_next, &(ReadJob){&r, &f});
-      if (err || !f) break;
-      forms = valk_cons(f, forms);
-    }
+    err = valk_pcall(read_next, &(ReadJob){&r, &f});
+    if (err || !f) break;
+    forms = valk_cons(f, forms);
   }
   if (err && AS_ERR(err)->kind == valk_kw("incomplete")) {
     e->incomplete = true;
@@ -72,14 +143,13 @@ static void run_entry(void *ud) {
   }
   e->entry->len = 0;
   if (err) valk_throw(err);
-  valk_interrupted = 0;
   for (V l = valk_list_reverse(forms); IS_CONS(l); l = CDR(l)) {
     V v = valk_eval(CAR(l), NULL);
     Str *s = AS_STR(valk_repr(v));
     fwrite(s->s, 1, s->len, stdout);
     fputc('\n', stdout);
+    fflush(stdout);
   }
-  fflush(stdout);
 }
 
 void valk_repl(void) {
@@ -91,28 +161,35 @@ void valk_repl(void) {
     using_history();
     read_history(hist);
   }
+  repl_task = valk_task_current();
+  uv_async_init(valk_loop(), &interrupt_async, on_interrupt);
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_sigint;
+  sa.sa_handler = on_sigint; /* no SA_RESTART: a blocked read must fail */
   sigaction(SIGINT, &sa, NULL);
   if (tty) printf("Valkyria %s - (exit) or Ctrl-D to quit\n", VALK_VERSION);
 
   Buf entry;
   buf_init(&entry, 256);
   for (;;) {
-    char *line = read_line(tty, entry.len ? "  ... " : "valk> ");
-    if (!line && valk_interrupted) { /* Ctrl-C at the prompt drops the entry */
+    bool interrupted;
+    V line = read_line(tty, entry.len ? "  ... " : "valk> ", &interrupted);
+    if (!line && interrupted) { /* Ctrl-C at the prompt drops the entry */
       valk_interrupted = 0;
       entry.len = 0;
       if (tty) printf("\n");
       continue;
     }
     if (!line) break;
-    buf_puts(&entry, line);
+    buf_put(&entry, AS_STR(line)->s, AS_STR(line)->len);
     buf_putc(&entry, '\n');
-    free(line);
     Entry e = {&entry, tty, false};
+    valk_interrupted = 0;
+    evaluating = true;
+    valk_S->interruptible = true;
     V err = valk_pcall(run_entry, &e);
+    valk_S->interruptible = false;
+    evaluating = false;
     if (err) {
       entry.len = 0;
       fflush(stdout);
@@ -125,4 +202,6 @@ void valk_repl(void) {
     printf("\n");
     if (hist[0]) write_history(hist);
   }
+  uv_close((uv_handle_t *)&interrupt_async, NULL);
+  signal(SIGINT, SIG_DFL);
 }

@@ -538,7 +538,7 @@ static V eval_impl(V x, Env *env, int mode) {
   }
   if (mode == MODE_CODE) goto code;
 tail:
-  if (valk_interrupted) {
+  if (valk_interrupted && valk_S->interruptible) {
     valk_interrupted = 0;
     valk_throw(valk_error_new(valk_kw("interrupted"), valk_cstr("interrupted"), IS_CONS(x) ? x : NULL));
   }
@@ -714,7 +714,13 @@ sexpr: {
   }
 
   if (!IS_FIX(f) && f->type == T_LAMBDA && (f->kind & LF_MACRO)) {
+    V call = x;
     x = expand_macro((Lambda *)f, x);
+    if (IS_CONS(x) && call->line) { /* errors in the expansion point at the call */
+      ((Cons *)x)->file = ((Cons *)call)->file;
+      x->line = call->line;
+      x->col = call->col;
+    }
     if (IS_CONS(x) && x->kind != K_VEC) goto sexpr;
     goto tail;
   }

@@ -10,6 +10,7 @@
 
 void valk_eval_init(void);
 
+
 void valk_def_global(const char *name, V val) { AS_SYM(valk_sym(name))->global = val; }
 
 void valk_register(const valk_reg *regs) {
@@ -89,6 +90,9 @@ void valk_init(int argc, char **argv) {
   valk_io_register();
   valk_string_register();
   valk_fs_register();
+  valk_sysenv_register();
+  valk_rt_register();
+  valk_process_register();
   valk_def_global("otherwise", VTRUE);
   valk_def_global("else", VTRUE);
   V args = EMPTY;

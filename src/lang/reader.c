@@ -286,8 +286,8 @@ static V read_special_float(Reader *r) {
   syntax_error(r, "syntax", line, col, "unknown ## literal (expected ##inf, ##-inf or ##nan)");
 }
 
-static V read_prefixed(Reader *r, const char *symname) {
-  uint32_t line = r->line, col = r->col;
+/* 'x `x ,x ,@x: the prefix (already consumed) began at line:col */
+static V read_prefixed(Reader *r, const char *symname, uint32_t line, uint32_t col) {
   skip_space(r);
   if (peek(r) == -1) syntax_error(r, "incomplete", line, col, "expected a form after quote character");
   if (++r->depth > MAX_NESTING) syntax_error(r, "syntax", line, col, "nesting too deep");
@@ -316,12 +316,12 @@ static V read_form(Reader *r) {
     if (r->pos + 1 < r->len && r->src[r->pos + 1] == '{') { next(r); return read_map(r); }
     if (r->pos + 1 < r->len && r->src[r->pos + 1] == '#') return read_special_float(r);
     return read_atom(r);
-  case '\'': next(r); return read_prefixed(r, "quote");
-  case '`': next(r); return read_prefixed(r, "quasiquote");
+  case '\'': next(r); return read_prefixed(r, "quote", line, col);
+  case '`': next(r); return read_prefixed(r, "quasiquote", line, col);
   case ',':
     next(r);
-    if (peek(r) == '@') { next(r); return read_prefixed(r, "unquote-splicing"); }
-    return read_prefixed(r, "unquote");
+    if (peek(r) == '@') { next(r); return read_prefixed(r, "unquote-splicing", line, col); }
+    return read_prefixed(r, "unquote", line, col);
   default: return read_atom(r);
   }
 }

@@ -258,6 +258,7 @@ typedef struct valk_state {
   valk_callinfo *ci;
   char *stack_limit; /* raise "stack depth exceeded" below this address */
   V form;            /* form of the builtin call running now */
+  bool interruptible; /* Ctrl-C (valk_interrupted) stops this evaluation */
 } valk_state;
 extern valk_state *valk_S;
 extern volatile int valk_interrupted;
@@ -334,6 +335,9 @@ void valk_str_register(void);   /* builtins_str.c */
 void valk_io_register(void);    /* load.c */
 void valk_string_register(void); /* src/sys/string.c */
 void valk_fs_register(void);     /* src/sys/fs.c */
+void valk_sysenv_register(void); /* src/sys/env.c */
+void valk_rt_register(void);     /* src/rt/task.c */
+void valk_process_register(void); /* src/rt/process.c */
 
 /* embedded standard library (generated lib_embed.c) */
 typedef struct { const char *name; const char *data; const char *end; } valk_embedded;

@@ -119,6 +119,10 @@ static void test_floats(void) {
   CHECK(is_float(rd("0.1"), 0.1));
   CHECK(is_float(rd("1.7976931348623157e+308"), 1.7976931348623157e308));
   CHECK(is_float(rd("5e-324"), 5e-324));
+  CHECK(is_float(rd("##inf"), INFINITY));
+  CHECK(is_float(rd("##-inf"), -INFINITY));
+  V nan = rd("##nan");
+  CHECK(nan && IS(nan, T_FLOAT) && isnan(((Float *)nan)->d));
   V z = rd("-0.0");
   CHECK(is_float(z, 0.0) && signbit(((Float *)z)->d));
 }
@@ -204,6 +208,17 @@ static void test_map_literals(void) {
   CHECK(IS(m3, T_MAP) && AS_MAP(m3)->count == 2);
   CHECK(is_int(valk_map_get(m3, valk_kw("a"), NIL), 3));
   CHECK(is_int(valk_map_get(m3, valk_cstr("s"), NIL), 2));
+  /* #{...}: keys of any type, and the empty map */
+  V e = rd("#{}");
+  CHECK(e && IS(e, T_MAP) && AS_MAP(e)->count == 0);
+  V m4 = rd("#{\"a\" 1 2 (x) :k #{}}");
+  CHECK(IS(m4, T_MAP) && AS_MAP(m4)->count == 3);
+  CHECK(is_int(valk_map_get(m4, valk_cstr("a"), NIL), 1));
+  CHECK(IS_CONS(valk_map_get(m4, valk_int(2), NIL)));
+  CHECK(IS(valk_map_get(m4, valk_kw("k"), NIL), T_MAP));
+  V m5 = rd("#{:a 1}");
+  CHECK(IS(m5, T_MAP) && is_int(valk_map_get(m5, valk_kw("a"), NIL), 1));
+  CHECK(rd("#x") == valk_sym("#x")); /* # alone is a symbol character */
   /* [ ] and ( ) starting with a keyword stay lists */
   CHECK(IS_CONS(rd("[:a 1]")) && IS_CONS(rd("(:a m)")));
 }
@@ -329,6 +344,11 @@ static void test_errors_other(void) {
   CHECK_READ_ERR("(a : b)", "syntax", 1, 4, "empty keyword");
   CHECK_READ_ERR("{:a 1 :b}", "syntax", 1, 1, "even number of forms");
   CHECK_READ_ERR("x\n {:a}", "syntax", 2, 2, "even number of forms");
+  CHECK_READ_ERR("(a\n #{1 2 3})", "syntax", 2, 2, "even number of forms");
+  CHECK_READ_ERR("#{1 2", "incomplete", 1, 2, "missing '}'");
+  CHECK_READ_ERR("(x ##foo)", "syntax", 1, 4, "unknown ## literal");
+  CHECK_READ_ERR("##", "syntax", 1, 1, "unknown ## literal");
+  CHECK_READ_ERR("##infinity", "syntax", 1, 1, "unknown ## literal");
   static const char ctl[] = "(a \x01)";
   check_read_err(__LINE__, ctl, sizeof ctl - 1, "syntax", 1, 4, "unexpected byte 0x01");
   static const char nul[] = "(a \0)";

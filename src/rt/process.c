@@ -1,0 +1,645 @@
+/*
+ * process.c - running external commands: exec, spawn, exec-stream.
+ *
+ * A command runs with uv_spawn in a new session (UV_PROCESS_DETACHED), so
+ * it leads its own process group and a timeout or a cancel can signal the
+ * whole tree with kill(-pgid). Output is read through pipes by the loop;
+ * stdout and stderr are kept separately (up to a cap, then cut with a
+ * marker while the process runs on) and as one interleaved list of
+ * timestamped lines. Only the calling fiber waits.
+ *
+ * Lifetime: a Proc holds libuv handles, so it is root-allocated and freed
+ * when the last of its handles has closed (open counts them). The waiting
+ * task is woken when the process has exited and both pipes reached EOF
+ * (or the drain period after exit ran out: a background child may keep a
+ * pipe open forever).
+ */
+#include "rt.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+extern char **environ;
+
+#define DEFAULT_CAP (64u << 20)
+#define MAX_LINES 100000
+#define DRAIN_MS 250      /* pipes still open this long after exit get closed */
+#define CANCEL_GRACE_MS 500
+
+enum { S_OUT, S_ERR };
+
+typedef struct {
+  Buf buf;        /* captured bytes */
+  size_t dropped; /* bytes past the cap */
+  Buf partial;    /* incomplete last line */
+  bool eof;
+} Stream;
+
+typedef struct Proc {
+  uv_process_t proc;
+  uv_pipe_t pipes[2]; /* stdout, stderr */
+  uv_pipe_t in;
+  uv_timer_t timer;   /* timeout, then kill grace, then drain */
+  uv_write_t wreq;
+  int open;           /* handles not yet closed */
+  bool has_in, timer_on;
+  Stream s[2];
+  size_t cap;
+  V lines;            /* reversed list of (ms stream text) */
+  size_t nlines, dropped_lines;
+  V pending;          /* reversed list of lines not yet given to exec-stream */
+  V name;             /* command name, for messages */
+  V args;             /* argument list */
+  valk_task *waiter;
+  bool exited, timed_out, cancelled, done;
+  int64_t exit_status;
+  int term_signal;
+  int pid;
+  uint64_t t0, t1;    /* uv_hrtime at start and exit */
+  double timeout_s, grace_s;
+  V stdin_str;
+  char rdbuf[65536];
+} Proc;
+
+static void maybe_free(Proc *p) {
+  if (p->open == 0) valk_root_free(p);
+}
+
+static void on_close(uv_handle_t *h) {
+  Proc *p = h->data;
+  p->open--;
+  maybe_free(p);
+}
+
+static void close_handle(Proc *p, uv_handle_t *h) {
+  if (!uv_is_closing(h)) uv_close(h, on_close);
+  (void)p;
+}
+
+static double elapsed_ms(Proc *p) { return (double)(uv_hrtime() - p->t0) / 1e6; }
+
+static bool complete(Proc *p) {
+  return p->exited && p->s[S_OUT].eof && p->s[S_ERR].eof;
+}
+
+static void finish_if_complete(Proc *p) {
+  if (p->done || !complete(p)) return;
+  p->done = true;
+  if (p->timer_on) {
+    uv_timer_stop(&p->timer);
+    p->timer_on = false;
+  }
+  close_handle(p, (uv_handle_t *)&p->timer);
+  close_handle(p, (uv_handle_t *)&p->proc);
+  if (p->waiter) valk_task_wake(p->waiter);
+}
+
+static void add_line(Proc *p, int stream, const char *s, size_t n) {
+  if (n && s[n - 1] == '\r') n--;
+  V line = valk_list(3, valk_float(elapsed_ms(p)), valk_kw(stream == S_OUT ? "stdout" : "stderr"), valk_str(s, n));
+  p->pending = valk_cons(line, p->pending);
+  if (p->nlines < MAX_LINES) {
+    p->lines = valk_cons(line, p->lines);
+    p->nlines++;
+  } else {
+    p->dropped_lines++;
+  }
+}
+
+static void capture(Proc *p, int stream, const char *data, size_t n) {
+  Stream *st = &p->s[stream];
+  size_t room = st->buf.len < p->cap ? p->cap - st->buf.len : 0;
+  size_t take = n < room ? n : room;
+  if (take) buf_put(&st->buf, data, take);
+  st->dropped += n - take;
+  /* split into lines for the interleaved stream */
+  size_t i = 0;
+  while (i < n) {
+    const char *nl = memchr(data + i, '\n', n - i);
+    if (!nl) {
+      if (st->partial.len < 65536) buf_put(&st->partial, data + i, n - i);
+      break;
+    }
+    size_t k = (size_t)(nl - (data + i));
+    if (st->partial.len) {
+      buf_put(&st->partial, data + i, k);
+      add_line(p, stream, st->partial.s, st->partial.len);
+      st->partial.len = 0;
+    } else {
+      add_line(p, stream, data + i, k);
+    }
+    i += k + 1;
+  }
+  if (p->waiter && p->pending != EMPTY) valk_task_wake(p->waiter);
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b) {
+  (void)suggested;
+  Proc *p = h->data;
+  b->base = p->rdbuf;
+  b->len = sizeof p->rdbuf;
+}
+
+static void on_read(uv_stream_t *h, ssize_t n, const uv_buf_t *b) {
+  Proc *p = h->data;
+  int stream = h == (uv_stream_t *)&p->pipes[S_OUT] ? S_OUT : S_ERR;
+  if (n > 0) {
+    capture(p, stream, b->base, (size_t)n);
+    return;
+  }
+  if (n == 0) return;
+  /* EOF or error: flush the last partial line */
+  Stream *st = &p->s[stream];
+  if (st->partial.len) {
+    add_line(p, stream, st->partial.s, st->partial.len);
+    st->partial.len = 0;
+    if (p->waiter) valk_task_wake(p->waiter);
+  }
+  st->eof = true;
+  uv_read_stop(h);
+  close_handle(p, (uv_handle_t *)h);
+  finish_if_complete(p);
+}
+
+static void drain_expired(uv_timer_t *t) {
+  Proc *p = t->data;
+  p->timer_on = false;
+  for (int i = 0; i < 2; i++) {
+    if (p->s[i].eof) continue;
+    if (p->s[i].partial.len) {
+      add_line(p, i, p->s[i].partial.s, p->s[i].partial.len);
+      p->s[i].partial.len = 0;
+    }
+    p->s[i].eof = true;
+    uv_read_stop((uv_stream_t *)&p->pipes[i]);
+    close_handle(p, (uv_handle_t *)&p->pipes[i]);
+  }
+  finish_if_complete(p);
+}
+
+static void on_process_exit(uv_process_t *h, int64_t status, int sig) {
+  Proc *p = h->data;
+  p->exited = true;
+  p->exit_status = status;
+  p->term_signal = sig;
+  p->t1 = uv_hrtime();
+  if (p->timer_on) uv_timer_stop(&p->timer);
+  p->timer_on = false;
+  if (!complete(p)) {
+    uv_timer_start(&p->timer, drain_expired, DRAIN_MS, 0);
+    p->timer_on = true;
+  }
+  finish_if_complete(p);
+}
+
+static void kill_group(Proc *p, int sig) {
+  if (p->exited || p->pid <= 0) return;
+  if (kill(-p->pid, sig) != 0) kill(p->pid, sig);
+}
+
+static void grace_expired(uv_timer_t *t) {
+  Proc *p = t->data;
+  p->timer_on = false;
+  kill_group(p, SIGKILL);
+}
+
+static void start_kill(Proc *p, double grace_s) {
+  kill_group(p, SIGTERM);
+  if (p->exited) return;
+  if (p->timer_on) uv_timer_stop(&p->timer);
+  uv_timer_start(&p->timer, grace_expired, (uint64_t)(grace_s * 1000), 0);
+  p->timer_on = true;
+}
+
+static void timeout_expired(uv_timer_t *t) {
+  Proc *p = t->data;
+  p->timer_on = false;
+  p->timed_out = true;
+  start_kill(p, p->grace_s);
+}
+
+static void on_stdin_written(uv_write_t *w, int status) {
+  (void)status;
+  Proc *p = w->data;
+  close_handle(p, (uv_handle_t *)&p->in);
+}
+
+/* ---- options and arguments ---- */
+typedef struct {
+  V cmd;
+  V args;       /* list of strings */
+  V cwd, env, stdin_str;
+  bool env_clear, shell;
+  double timeout, grace;
+  size_t cap;
+  V on_line;    /* exec-stream callback */
+} Spec;
+
+static V opt(V *a, int n, int from, const char *name) { return valk_kwarg(a, n, from, name, NULL); }
+
+static void parse_spec(V *a, int n, Spec *sp, const char *who) {
+  memset(sp, 0, sizeof *sp);
+  int npos = valk_positional_count(a, n, 0);
+  int rest = n - npos;
+  if (rest % 2) valk_raise("%s: keyword option %s has no value", who, valk_repr_c(a[n - 1]));
+  for (int i = npos; i < n; i += 2) {
+    if (!IS(a[i], T_KW)) valk_raise("%s: expected a keyword option, got %s", who, valk_repr_c(a[i]));
+    const char *k = AS_SYM(a[i])->name;
+    if (strcmp(k, "cwd") && strcmp(k, "env") && strcmp(k, "env-clear") && strcmp(k, "timeout") &&
+        strcmp(k, "stdin") && strcmp(k, "shell") && strcmp(k, "capture-limit") && strcmp(k, "kill-grace"))
+      valk_raise("%s: unknown option :%s (known: :cwd :env :env-clear :timeout :stdin :shell :capture-limit :kill-grace)", who, k);
+  }
+  if (npos < 1) valk_raise("%s: expected a command", who);
+  V items[npos];
+  for (int i = 0; i < npos; i++) {
+    V v = a[i];
+    if (IS_LIST(v)) valk_raise("%s: argument %d must be a string, got a list (use apply to spread a list)", who, i + 1);
+    items[i] = IS(v, T_STR) ? v : valk_display(v);
+  }
+  sp->cmd = items[0];
+  sp->args = valk_list_from(items + 1, npos - 1);
+  sp->cwd = opt(a, n, npos, "cwd");
+  sp->env = opt(a, n, npos, "env");
+  sp->stdin_str = opt(a, n, npos, "stdin");
+  V ec = opt(a, n, npos, "env-clear");
+  sp->env_clear = ec && valk_truthy(ec);
+  V sh = opt(a, n, npos, "shell");
+  sp->shell = sh && valk_truthy(sh);
+  V to = opt(a, n, npos, "timeout");
+  if (to && to != NIL) {
+    if (!valk_is_number(to) || valk_num_get(to) <= 0) valk_raise("%s: :timeout must be a positive number of seconds", who);
+    sp->timeout = valk_num_get(to);
+  }
+  V gr = opt(a, n, npos, "kill-grace");
+  sp->grace = gr && valk_is_number(gr) ? valk_num_get(gr) : 2.0;
+  V cap = opt(a, n, npos, "capture-limit");
+  sp->cap = cap && vtype(cap) == T_INT && valk_int_get(cap) >= 0 ? (size_t)valk_int_get(cap) : DEFAULT_CAP;
+  if (sp->cwd && sp->cwd != NIL && !IS(sp->cwd, T_STR)) valk_raise("%s: :cwd must be a string", who);
+  if (sp->env && sp->env != NIL && !IS(sp->env, T_MAP)) valk_raise("%s: :env must be a map", who);
+  if (sp->stdin_str && sp->stdin_str != NIL && !IS(sp->stdin_str, T_STR)) valk_raise("%s: :stdin must be a string", who);
+}
+
+static const char *env_key(V k) {
+  if (IS(k, T_KW) || IS(k, T_SYM)) return AS_SYM(k)->name;
+  if (IS(k, T_STR)) return AS_STR(k)->s;
+  valk_raise("exec: :env keys must be keywords or strings, got %s", valk_type_name(k));
+}
+
+/* environ merged with the :env map (nil values remove a variable) */
+static char **build_env(Spec *sp) {
+  V m = valk_map_new(64);
+  if (!sp->env_clear)
+    for (char **e = environ; *e; e++) {
+      char *eq = strchr(*e, '=');
+      if (!eq) continue;
+      valk_map_set(m, valk_str(*e, (size_t)(eq - *e)), valk_cstr(eq + 1));
+    }
+  if (sp->env && sp->env != NIL) {
+    V k, v;
+    for (uint32_t i = 0; valk_map_next(sp->env, &i, &k, &v);) {
+      V key = valk_cstr(env_key(k));
+      if (v == NIL) valk_map_del(m, key);
+      else valk_map_set(m, key, valk_display(v));
+    }
+  }
+  char **envp = valk_alloc((AS_MAP(m)->count + 1) * sizeof(char *));
+  size_t i = 0;
+  V k, v;
+  for (uint32_t j = 0; valk_map_next(m, &j, &k, &v);)
+    envp[i++] = AS_STR(valk_strf("%s=%s", AS_STR(k)->s, AS_STR(v)->s))->s;
+  envp[i] = NULL;
+  return envp;
+}
+
+static V spawn_error(Spec *sp, int rc) {
+  const char *cmd = AS_STR(sp->cmd)->s;
+  switch (rc) {
+  case UV_ENOENT:
+    if (sp->cwd && sp->cwd != NIL) {
+      struct stat st;
+      if (stat(AS_STR(sp->cwd)->s, &st) != 0 || !S_ISDIR(st.st_mode))
+        return valk_make_error("error", "exec: working directory %s: No such directory", AS_STR(sp->cwd)->s);
+    }
+    return valk_make_error("error", "command not found: %s", cmd);
+  case UV_EACCES: return valk_make_error("error", "permission denied: %s", cmd);
+  case UV_EMFILE: case UV_ENFILE:
+    return valk_make_error("error", "exec %s: too many open files (%s)", cmd, uv_strerror(rc));
+  case UV_EAGAIN: return valk_make_error("error", "exec %s: cannot create a process (process limit reached)", cmd);
+  case UV_ENOMEM: return valk_make_error("error", "exec %s: out of memory", cmd);
+  default: return valk_make_error("error", "exec %s: %s", cmd, uv_strerror(rc));
+  }
+}
+
+/* Starts the process; raises (with nothing left running) on failure. */
+static Proc *proc_start(Spec *sp) {
+  uv_loop_t *loop = valk_loop();
+  Proc *p = valk_root_alloc(sizeof *p);
+  p->cap = sp->cap;
+  p->lines = EMPTY;
+  p->pending = EMPTY;
+  p->name = sp->cmd;
+  p->args = sp->args;
+  p->grace_s = sp->grace;
+  buf_init(&p->s[0].buf, 256);
+  buf_init(&p->s[1].buf, 256);
+  buf_init(&p->s[0].partial, 256);
+  buf_init(&p->s[1].partial, 256);
+
+  size_t nargs = valk_list_len(sp->args);
+  char **argv = valk_alloc((nargs + 4) * sizeof(char *));
+  size_t ai = 0;
+  if (sp->shell) {
+    Buf line;
+    buf_init(&line, 128);
+    buf_put(&line, AS_STR(sp->cmd)->s, AS_STR(sp->cmd)->len);
+    for (V l = sp->args; IS_CONS(l); l = CDR(l)) {
+      buf_putc(&line, ' ');
+      buf_put(&line, AS_STR(CAR(l))->s, AS_STR(CAR(l))->len);
+    }
+    argv[ai++] = "/bin/sh";
+    argv[ai++] = "-c";
+    argv[ai++] = AS_STR(buf_to_str(&line))->s;
+  } else {
+    argv[ai++] = AS_STR(sp->cmd)->s;
+    for (V l = sp->args; IS_CONS(l); l = CDR(l)) argv[ai++] = AS_STR(CAR(l))->s;
+  }
+  argv[ai] = NULL;
+
+  uv_pipe_init(loop, &p->pipes[0], 0);
+  uv_pipe_init(loop, &p->pipes[1], 0);
+  uv_timer_init(loop, &p->timer);
+  p->pipes[0].data = p->pipes[1].data = p->timer.data = p->proc.data = p;
+  p->open = 3;
+  bool has_in = sp->stdin_str && sp->stdin_str != NIL;
+  if (has_in) {
+    uv_pipe_init(loop, &p->in, 0);
+    p->in.data = p;
+    p->open++;
+    p->has_in = true;
+  }
+  uv_stdio_container_t stdio[3];
+  stdio[0].flags = has_in ? (UV_CREATE_PIPE | UV_READABLE_PIPE) : UV_IGNORE;
+  stdio[0].data.stream = (uv_stream_t *)&p->in;
+  stdio[1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
+  stdio[1].data.stream = (uv_stream_t *)&p->pipes[0];
+  stdio[2].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
+  stdio[2].data.stream = (uv_stream_t *)&p->pipes[1];
+
+  uv_process_options_t o;
+  memset(&o, 0, sizeof o);
+  o.file = argv[0];
+  o.args = argv;
+  o.env = (sp->env && sp->env != NIL) || sp->env_clear ? build_env(sp) : NULL;
+  o.cwd = sp->cwd && sp->cwd != NIL ? AS_STR(sp->cwd)->s : NULL;
+  o.flags = UV_PROCESS_DETACHED;
+  o.stdio_count = 3;
+  o.stdio = stdio;
+  o.exit_cb = on_process_exit;
+  p->t0 = uv_hrtime();
+  int rc = uv_spawn(loop, &p->proc, &o);
+  if (rc != 0) {
+    V err = spawn_error(sp, rc);
+    /* the process handle must be closed too, even though spawn failed */
+    p->open++;
+    close_handle(p, (uv_handle_t *)&p->proc);
+    close_handle(p, (uv_handle_t *)&p->pipes[0]);
+    close_handle(p, (uv_handle_t *)&p->pipes[1]);
+    close_handle(p, (uv_handle_t *)&p->timer);
+    if (has_in) close_handle(p, (uv_handle_t *)&p->in);
+    valk_throw(err);
+  }
+  p->open += 2; /* the process handle, and the waiter's claim */
+  p->pid = p->proc.pid;
+  uv_read_start((uv_stream_t *)&p->pipes[0], on_alloc, on_read);
+  uv_read_start((uv_stream_t *)&p->pipes[1], on_alloc, on_read);
+  if (has_in) {
+    p->stdin_str = sp->stdin_str;
+    uv_buf_t b = uv_buf_init(AS_STR(sp->stdin_str)->s, (unsigned)AS_STR(sp->stdin_str)->len);
+    p->wreq.data = p;
+    if (uv_write(&p->wreq, (uv_stream_t *)&p->in, &b, 1, on_stdin_written) != 0)
+      close_handle(p, (uv_handle_t *)&p->in);
+  }
+  if (sp->timeout > 0) {
+    p->timeout_s = sp->timeout;
+    uv_timer_start(&p->timer, timeout_expired, (uint64_t)(sp->timeout * 1000), 0);
+    p->timer_on = true;
+  }
+  return p;
+}
+
+static V stream_text(Stream *st) {
+  Buf b = st->buf;
+  V s = buf_to_str(&b);
+  if (st->dropped) s = valk_strf("%s\n[output truncated: %zu bytes dropped]\n", AS_STR(s)->s, st->dropped);
+  return s;
+}
+
+static V proc_result(Proc *p) {
+  V m = valk_map_new(16);
+  valk_map_set(m, valk_kw("kind"), valk_kw("process"));
+  valk_map_set(m, valk_kw("cmd"), p->name);
+  valk_map_set(m, valk_kw("args"), p->args);
+  valk_map_set(m, valk_kw("pid"), valk_int(p->pid));
+  bool signalled = p->term_signal != 0;
+  valk_map_set(m, valk_kw("exit-code"), valk_int(signalled ? 128 + p->term_signal : p->exit_status));
+  valk_map_set(m, valk_kw("signal"), signalled ? valk_cstr(strsignal(p->term_signal)) : NIL);
+  valk_map_set(m, valk_kw("timed-out"), BOOL(p->timed_out));
+  valk_map_set(m, valk_kw("stdout"), stream_text(&p->s[S_OUT]));
+  valk_map_set(m, valk_kw("stderr"), stream_text(&p->s[S_ERR]));
+  valk_map_set(m, valk_kw("lines"), valk_list_reverse(p->lines));
+  if (p->dropped_lines) valk_map_set(m, valk_kw("dropped-lines"), valk_int((int64_t)p->dropped_lines));
+  valk_map_set(m, valk_kw("duration"), valk_float((double)((p->t1 ? p->t1 : uv_hrtime()) - p->t0) / 1e9));
+  return m;
+}
+
+static void proc_cancel(valk_task *t, void *data) {
+  (void)t;
+  Proc *p = data;
+  p->waiter = NULL;
+  p->cancelled = true;
+  start_kill(p, CANCEL_GRACE_MS / 1000.0);
+}
+
+/* Drops the waiting task's claim on p (see "open" in the header). */
+static void proc_release(valk_task *t, Proc *p) {
+  V keep = EMPTY;
+  for (V l = t->children; IS_CONS(l); l = CDR(l))
+    if (((Native *)CAR(l))->ptr != p) keep = valk_cons(CAR(l), keep);
+  t->children = keep;
+  p->waiter = NULL;
+  p->open--;
+  maybe_free(p);
+}
+
+typedef struct {
+  Proc *p;
+  V on_line;
+  valk_task *t;
+} WaitJob;
+
+static void wait_loop(void *ud) {
+  WaitJob *j = ud;
+  Proc *p = j->p;
+  for (;;) {
+    if (j->on_line) {
+      V lines = valk_list_reverse(p->pending);
+      p->pending = EMPTY;
+      for (V l = lines; IS_CONS(l); l = CDR(l)) {
+        V text = CAR(CDR(CDR(CAR(l))));
+        valk_apply(j->on_line, &text, 1);
+      }
+      if (p->pending != EMPTY) continue;
+    } else {
+      p->pending = EMPTY;
+    }
+    if (p->done) return;
+    p->waiter = j->t;
+    valk_task_park(proc_cancel, p);
+    p->waiter = NULL;
+  }
+}
+
+/* Waits for p; with on_line, calls it for every line as it arrives. If
+   the wait is cancelled or on_line raises, the process tree is killed. */
+static V proc_wait(Proc *p, V on_line) {
+  valk_task *t = valk_task_current();
+  t->children = valk_cons(valk_native("process", p, NIL), t->children);
+  WaitJob j = {p, on_line, t};
+  V err = valk_pcall(wait_loop, &j);
+  if (err) {
+    if (!p->cancelled) start_kill(p, CANCEL_GRACE_MS / 1000.0);
+    proc_release(t, p);
+    valk_throw(err);
+  }
+  V r = proc_result(p);
+  proc_release(t, p);
+  return r;
+}
+
+static V run(V *a, int n, const char *who, V on_line) {
+  if (!valk_task_current()) valk_raise("%s: not inside a task", who);
+  Spec sp;
+  parse_spec(a, n, &sp, who);
+  Proc *p = proc_start(&sp);
+  return proc_wait(p, on_line);
+}
+
+static V bi_exec(V *a, int n) { return run(a, n, "exec", NULL); }
+
+/* (exec-stream cmd args... [options] f) */
+static V bi_exec_stream(V *a, int n) {
+  V f = a[n - 1];
+  if (!valk_is_callable(f)) valk_raise("exec-stream: the last argument must be a function called with each line");
+  return run(a, n - 1, "exec-stream", f);
+}
+
+static V spawn_body(V args) {
+  int k = (int)valk_list_len(args);
+  V items[k ? k : 1];
+  int i = 0;
+  for (V l = args; IS_CONS(l); l = CDR(l)) items[i++] = CAR(l);
+  return run(items, k, "spawn", NULL);
+}
+
+/* (spawn cmd args... [options]) starts the command and returns a future */
+static V bi_spawn(V *a, int n) {
+  Spec sp;
+  parse_spec(a, n, &sp, "spawn"); /* report bad arguments now, not in the future */
+  return valk_task_spawn_c(spawn_body, valk_list_from(a, n));
+}
+
+static V process_result_arg(V v, const char *who) {
+  if (valk_is_future(v)) v = valk_future_await(v);
+  if (!IS(v, T_MAP) || valk_map_get(v, valk_kw("kind"), NIL) != valk_kw("process"))
+    valk_raise("%s: expected a process result, got %s", who, valk_type_name(v));
+  return v;
+}
+
+#define FIELD_FN(fname, who, key) \
+  static V fname(V *a, int n) { (void)n; return valk_map_get(process_result_arg(a[0], who), valk_kw(key), NIL); }
+FIELD_FN(bi_stdout, "stdout", "stdout")
+FIELD_FN(bi_stderr, "stderr", "stderr")
+FIELD_FN(bi_exit_code, "exit-code", "exit-code")
+
+static bool failed(V r) {
+  return valk_int_get(valk_map_get(r, valk_kw("exit-code"), MK_FIX(1))) != 0 ||
+         valk_map_get(r, valk_kw("timed-out"), VFALSE) == VTRUE;
+}
+
+static V bi_failed(V *a, int n) {
+  (void)n;
+  return BOOL(failed(process_result_arg(a[0], "failed?")));
+}
+static V bi_ok(V *a, int n) {
+  (void)n;
+  return BOOL(!failed(process_result_arg(a[0], "ok?")));
+}
+static V bi_timed_out(V *a, int n) {
+  (void)n;
+  return valk_map_get(process_result_arg(a[0], "timed-out?"), valk_kw("timed-out"), VFALSE);
+}
+static V bi_process_p(V *a, int n) {
+  (void)n;
+  return BOOL(IS(a[0], T_MAP) && valk_map_get(a[0], valk_kw("kind"), NIL) == valk_kw("process"));
+}
+
+/* (process-kill f [signal]) signals the processes of the fiber behind
+   future f (from spawn); signal is a name like "TERM" or a number */
+static V bi_process_kill(V *a, int n) {
+  valk_future *f = valk_future_get(a[0], "process-kill");
+  int sig = SIGTERM;
+  if (n > 1) {
+    if (vtype(a[1]) == T_INT) sig = (int)valk_int_get(a[1]);
+    else {
+      const char *s = IS(a[1], T_KW) ? AS_SYM(a[1])->name : valk_arg_str(a, n, 1, "process-kill")->s;
+      if (!strncmp(s, "SIG", 3)) s += 3;
+      static const struct { const char *n; int s; } sigs[] = {
+          {"TERM", SIGTERM}, {"KILL", SIGKILL}, {"INT", SIGINT}, {"HUP", SIGHUP}, {"QUIT", SIGQUIT}, {"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {NULL, 0}};
+      sig = 0;
+      for (int i = 0; sigs[i].n; i++)
+        if (!strcasecmp(sigs[i].n, s)) sig = sigs[i].s;
+      if (!sig) valk_raise("process-kill: unknown signal %s", s);
+    }
+  }
+  if (!f->task) return VFALSE;
+  bool any = false;
+  for (V l = f->task->children; IS_CONS(l); l = CDR(l)) {
+    Proc *p = ((Native *)CAR(l))->ptr;
+    if (!p->exited) { kill_group(p, sig); any = true; }
+  }
+  return BOOL(any);
+}
+
+static const valk_reg proc_fns[] = {
+    {"exec", bi_exec, 1, -1, "(exec cmd args... :cwd :env :env-clear :timeout :stdin :shell) runs a command, returns its result"},
+    {"spawn", bi_spawn, 1, -1, "(spawn cmd args... options...) starts a command; returns a future of its result"},
+    {"exec-stream", bi_exec_stream, 2, -1, "(exec-stream cmd args... options... f) runs a command calling f with each output line"},
+    {"process-stdout", bi_stdout, 1, 1, "(process-stdout r) captured standard output"},
+    {"process-stderr", bi_stderr, 1, 1, "(process-stderr r) captured standard error"},
+    {"process-exit-code", bi_exit_code, 1, 1, "(process-exit-code r) exit status (128+signal when killed)"},
+    {"process-kill", bi_process_kill, 1, 2, "(process-kill f [signal]) signals the processes behind a spawn future"},
+    {"stdout", bi_stdout, 1, 1, "(stdout r) captured standard output"},
+    {"stderr", bi_stderr, 1, 1, "(stderr r) captured standard error"},
+    {"exit-code", bi_exit_code, 1, 1, "(exit-code r) exit status"},
+    {"failed?", bi_failed, 1, 1, "(failed? r) true when the process exited non-zero, was killed or timed out"},
+    {"ok?", bi_ok, 1, 1, "(ok? r) true when the process exited 0"},
+    {"timed-out?", bi_timed_out, 1, 1, "(timed-out? r) true when the process hit its :timeout"},
+    {"process?", bi_process_p, 1, 1, "(process? x) true for a process result"},
+    {NULL, NULL, 0, 0, NULL}};
+
+void valk_process_register(void) {
+  /* many concurrent children need many descriptors */
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
+  signal(SIGPIPE, SIG_IGN);
+  valk_register(proc_fns);
+}

@@ -1,0 +1,80 @@
+/*
+ * rt.h - the runtime: one libuv loop, tasks (fibers running Valkyria code)
+ * and futures.
+ *
+ * Every piece of Valkyria code runs in a task. A task that waits parks
+ * with valk_task_park() after arranging for a libuv callback to call
+ * valk_task_wake() later; the loop then runs other tasks. A wait may be
+ * aborted (cancel, timeout, Ctrl-C): valk_task_cancel() calls the wait's
+ * cancel hook, which stops the pending operation, and the parked task
+ * wakes up raising the cancellation error.
+ *
+ * Ownership: libuv handles and the structs that embed them are allocated
+ * with valk_root_alloc() (scanned, never collected) because libuv keeps
+ * pointers to them in memory the collector cannot see; they are released
+ * with valk_root_free() from their close callback, never before.
+ */
+#ifndef VALK_RT_H
+#define VALK_RT_H
+
+#include "valk.h"
+
+#include <uv.h>
+
+typedef struct valk_task valk_task;
+typedef void (*valk_cancel_fn)(valk_task *t, void *data);
+
+enum { FUT_PENDING, FUT_DONE, FUT_FAILED, FUT_CANCELLED };
+
+typedef struct {
+  int state;        /* FUT_* */
+  V value;          /* result, or the error when failed/cancelled */
+  valk_task **waiters;
+  uint64_t *waiter_seq;
+  int nwaiters, capwaiters;
+  valk_task *task;  /* the task computing it, NULL once finished */
+} valk_future;
+
+struct valk_task {
+  struct valk_fiber *fiber;
+  V thunk;              /* function the task runs */
+  V (*cfn)(V data);     /* or a C function of cdata */
+  V cdata;
+  V future;             /* native "future" */
+  bool parked, ready, finished;
+  uint64_t wait_seq;    /* bumped on every park; stale wakes are ignored */
+  valk_cancel_fn cancel_hook;
+  void *cancel_data;
+  V wake_error;         /* raised by valk_task_park when set */
+  V pending_cancel;     /* cancellation that arrived while not parked */
+  V children;           /* processes owned by this task (killed on cancel) */
+};
+
+uv_loop_t *valk_loop(void);
+void valk_rt_init(void);
+/* Runs fn(data) as the main task (with a large stack), then the loop
+   until nothing is left to do. Returns the main task's future. */
+V valk_rt_run_main(V (*fn)(V data), V data);
+
+void *valk_root_alloc(size_t n);
+void valk_root_free(void *p);
+
+valk_task *valk_task_current(void);   /* NULL outside any task */
+V valk_task_spawn(V thunk);           /* new task, returns its future */
+V valk_task_spawn_c(V (*fn)(V data), V data); /* same, running fn(data) */
+/* Parks the current task until valk_task_wake(); on an abort the hook is
+   called first and the abort error is raised here. */
+void valk_task_park(valk_cancel_fn hook, void *data);
+void valk_task_wake(valk_task *t);
+void valk_task_cancel(valk_task *t, V err);
+uint64_t valk_task_seq(valk_task *t);
+
+V valk_future_await(V fut);
+valk_future *valk_future_get(V v, const char *who);
+bool valk_is_future(V v);
+
+/* errors with a kind keyword */
+V valk_make_error(const char *kind, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+
+#endif
