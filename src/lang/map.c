@@ -21,11 +21,18 @@ static uint32_t mix64(uint64_t x) {
   return (uint32_t)x;
 }
 
+/* Hashes agree with equality (valk_key_equal at the top, `==` inside
+   lists and maps): nil and {} hash alike, true and false like 1 and 0, an
+   integral float like the integer (so 0.0 and -0.0 agree), and a map by
+   its entries in any order. */
 uint32_t valk_hash(V v) {
   switch (vtype(v)) {
+  case T_NIL: case T_EMPTY: return 0x9e3779b9u;
+  case T_BOOL: return mix64(v == VTRUE);
   case T_INT: return mix64((uint64_t)valk_int_get(v));
   case T_FLOAT: {
     double d = ((Float *)v)->d;
+    if (d == (double)(int64_t)d && d >= -9.2e18 && d <= 9.2e18) return mix64((uint64_t)(int64_t)d);
     uint64_t bits;
     memcpy(&bits, &d, sizeof bits);
     return mix64(bits);
@@ -43,6 +50,14 @@ uint32_t valk_hash(V v) {
     for (; IS_CONS(v); v = CDR(v)) h = h * 31 + valk_hash(CAR(v));
     return h;
   }
+  case T_MAP: {
+    valk_stack_check();
+    uint32_t h = 0x85ebca6bu;
+    V k, val;
+    for (uint32_t i = 0; valk_map_next(v, &i, &k, &val);) h += valk_hash(k) * 31 ^ valk_hash(val);
+    return h;
+  }
+  case T_ERROR: return valk_hash(AS_ERR(v)->msg);
   default: return mix64((uint64_t)(uintptr_t)v);
   }
 }

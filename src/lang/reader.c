@@ -110,6 +110,7 @@ static V read_string(Reader *r) {
     case '"': buf_putc(&b, '"'); break;
     case '0': buf_putc(&b, '\0'); break;
     case 'x': {
+      if (r->pos + 2 > r->len) syntax_error(r, "incomplete", line, col, "unterminated string");
       int h1 = hexval(peek(r));
       if (h1 < 0) syntax_error(r, "syntax", eline, ecol, "bad escape: \\x needs two hex digits");
       next(r);
@@ -120,11 +121,13 @@ static V read_string(Reader *r) {
       break;
     }
     case 'u': {
+      if (peek(r) == -1) syntax_error(r, "incomplete", line, col, "unterminated string");
       if (peek(r) != '{') syntax_error(r, "syntax", eline, ecol, "bad escape: expected \\u{HHHH}");
       next(r);
       uint32_t cp = 0;
       int digits = 0;
       while (hexval(peek(r)) >= 0 && digits < 7) { cp = cp * 16 + (uint32_t)hexval(next(r)); digits++; }
+      if (peek(r) == -1) syntax_error(r, "incomplete", line, col, "unterminated string");
       if (peek(r) != '}' || digits == 0 || digits > 6)
         syntax_error(r, "syntax", eline, ecol, "bad escape: expected \\u{HHHH} with 1 to 6 hex digits");
       next(r);
