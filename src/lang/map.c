@@ -32,7 +32,7 @@ uint32_t valk_hash(V v) {
   case T_INT: return mix64((uint64_t)valk_int_get(v));
   case T_FLOAT: {
     double d = ((Float *)v)->d;
-    if (d == (double)(int64_t)d && d >= -9.2e18 && d <= 9.2e18) return mix64((uint64_t)(int64_t)d);
+    if (d >= -9.2e18 && d <= 9.2e18 && d == (double)(int64_t)d) return mix64((uint64_t)(int64_t)d);
     uint64_t bits;
     memcpy(&bits, &d, sizeof bits);
     return mix64(bits);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
+#include <unistd.h>
 
 extern char **environ;
 
@@ -103,6 +104,20 @@ static V bi_format(V *a, int n) {
   return valk_str(buf, len);
 }
 
+/* (sys/executable) absolute path of the running valk binary */
+static V bi_executable(V *a, int n) {
+  (void)a; (void)n;
+  char buf[4096];
+  ssize_t k = readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (k < 0) valk_raise("sys/executable: cannot read /proc/self/exe");
+  return valk_str(buf, (size_t)k);
+}
+
+static V bi_pid(V *a, int n) {
+  (void)a; (void)n;
+  return valk_int(getpid());
+}
+
 static const valk_reg env_fns[] = {
     {"env/get", bi_get, 1, 2, "(env/get name [default]) value of an environment variable, or default (nil)"},
     {"env/set", bi_set, 2, 2, "(env/set name value) sets a variable for this process and its children; nil unsets"},
@@ -111,6 +126,8 @@ static const valk_reg env_fns[] = {
     {"time/ms", bi_ms, 0, 0, "(time/ms) milliseconds since the epoch as an integer"},
     {"time/monotonic", bi_monotonic, 0, 0, "(time/monotonic) seconds on a clock that never jumps"},
     {"time/format", bi_format, 1, -1, "(time/format secs [fmt] [:local true]) ISO 8601 UTC, or strftime fmt"},
+    {"sys/executable", bi_executable, 0, 0, "(sys/executable) path of the running valk binary"},
+    {"sys/pid", bi_pid, 0, 0, "(sys/pid) process id of this valk"},
     {NULL, NULL, 0, 0, NULL}};
 
 void valk_sysenv_register(void) {

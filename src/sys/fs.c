@@ -48,11 +48,49 @@ static V bi_exists(V *a, int n) {
   return BOOL(stat(valk_arg_str(a, n, 0, "file/exists?")->s, &st) == 0);
 }
 
+/* POSIX dirname(1)/basename(1) semantics: trailing slashes are ignored,
+   "a" has directory ".", "/" is its own directory and base name. */
+static V bi_dirname(V *a, int n) {
+  Str *p = valk_arg_str(a, n, 0, "path/dirname");
+  size_t len = p->len;
+  while (len > 1 && p->s[len - 1] == '/') len--;
+  while (len > 0 && p->s[len - 1] != '/') len--;
+  if (len == 0) return valk_cstr(".");
+  while (len > 1 && p->s[len - 1] == '/') len--;
+  return valk_str(p->s, len);
+}
+
+static V bi_basename(V *a, int n) {
+  Str *p = valk_arg_str(a, n, 0, "path/basename");
+  size_t end = p->len;
+  while (end > 1 && p->s[end - 1] == '/') end--;
+  size_t start = end;
+  while (start > 0 && p->s[start - 1] != '/') start--;
+  if (start == end && end == 1) return valk_cstr("/");
+  return valk_str(p->s + start, end - start);
+}
+
+/* (path/join a b ...) joins with "/"; an absolute part starts over */
+static V bi_join(V *a, int n) {
+  Buf b;
+  buf_init(&b, 64);
+  for (int i = 0; i < n; i++) {
+    Str *s = valk_arg_str(a, n, i, "path/join");
+    if (s->len && s->s[0] == '/') b.len = 0;
+    else if (b.len && b.s[b.len - 1] != '/' && s->len) buf_putc(&b, '/');
+    buf_put(&b, s->s, s->len);
+  }
+  return buf_to_str(&b);
+}
+
 static const valk_reg fs_fns[] = {
     {"file/read", bi_read, 1, 1, "(file/read path) the whole file as a string"},
     {"file/write", bi_write, 2, 2, "(file/write path data) replaces the file's contents"},
     {"file/append", bi_append, 2, 2, "(file/append path data) adds to the end of the file"},
     {"file/exists?", bi_exists, 1, 1, "(file/exists? path) true when path exists"},
+    {"path/dirname", bi_dirname, 1, 1, "(path/dirname p) the directory part of p"},
+    {"path/basename", bi_basename, 1, 1, "(path/basename p) the last component of p"},
+    {"path/join", bi_join, 1, -1, "(path/join a b ...) parts joined with /; an absolute part starts over"},
     {NULL, NULL, 0, 0, NULL}};
 
 void valk_fs_register(void) { valk_register(fs_fns); }
