@@ -89,7 +89,11 @@ static void *asan_main_fake;
 #define ASAN_BACK_ON_MAIN() __sanitizer_finish_switch_fiber(asan_main_fake, NULL, NULL)
 #define ASAN_ON_FIBER(fake) __sanitizer_finish_switch_fiber((fake), &asan_main_bottom, &asan_main_size)
 #define ASAN_TO_MAIN(fakep) __sanitizer_start_switch_fiber((fakep), asan_main_bottom, asan_main_size)
+void __asan_unpoison_memory_region(void const volatile *addr, size_t size);
+/* a pooled stack still carries the poison of the fiber that used it */
+#define ASAN_UNPOISON(p, n) __asan_unpoison_memory_region((p), (n))
 #else
+#define ASAN_UNPOISON(p, n) ((void)0)
 #define ASAN_TO_FIBER(f) ((void)0)
 #define ASAN_BACK_ON_MAIN() ((void)0)
 #define ASAN_ON_FIBER(fake) ((void)0)
@@ -136,7 +140,11 @@ void valk_fiber_init(void) {
 }
 
 static char *stack_map(size_t size) {
-  if (size == default_stack && pool_n) return pool[--pool_n];
+  if (size == default_stack && pool_n) {
+    char *m = pool[--pool_n];
+    ASAN_UNPOISON(m + page_size, size);
+    return m;
+  }
   char *m = mmap(NULL, size + page_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (m == MAP_FAILED) return NULL;
   if (mprotect(m, page_size, PROT_NONE) != 0) {
@@ -147,6 +155,7 @@ static char *stack_map(size_t size) {
 }
 
 static void stack_unmap(char *m, size_t size) {
+  ASAN_UNPOISON(m + page_size, size); /* the range may be mapped again for the heap */
   if (size == default_stack && pool_n < POOL_MAX) {
     madvise(m + page_size, size, MADV_DONTNEED);
     pool[pool_n++] = m;
