@@ -99,7 +99,7 @@ fuzz: build/fuzz/fuzz_reader
 	ASAN_OPTIONS=detect_stack_use_after_return=0 build/fuzz/fuzz_reader -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=10 build/fuzz/corpus test/fuzz/seeds
 
 bench: build
-	@bench/run.sh
+	@bench/run.sh; bench/runtime.sh
 
 clean:
 	rm -rf build

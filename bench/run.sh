@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 VALK=build/valk
 RUNS=${RUNS:-3}
-BENCHES=(fib loop string mapfilter)
+BENCHES=(fib loop strbuild mapfilter)
 
 [ -x "$VALK" ] || { echo "bench: $VALK not built (run make build)" >&2; exit 1; }
 # python3 is often a pyenv shim that adds ~0.3 s per start: resolve the real

@@ -64,8 +64,11 @@ typedef struct Proc {
   uint64_t t0, t1;    /* uv_hrtime at start and exit */
   double timeout_s, grace_s;
   V stdin_str;
-  char rdbuf[65536];
 } Proc;
+
+/* One read buffer for every pipe: libuv calls on_read right after
+   on_alloc on this one thread, and on_read copies the bytes out. */
+static char rdbuf[65536];
 
 static void maybe_free(Proc *p) {
   if (p->open == 0) valk_root_free(p);
@@ -141,9 +144,9 @@ static void capture(Proc *p, int stream, const char *data, size_t n) {
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b) {
   (void)suggested;
-  Proc *p = h->data;
-  b->base = p->rdbuf;
-  b->len = sizeof p->rdbuf;
+  (void)h;
+  b->base = rdbuf;
+  b->len = sizeof rdbuf;
 }
 
 static void on_read(uv_stream_t *h, ssize_t n, const uv_buf_t *b) {

@@ -85,10 +85,10 @@ static void resume(valk_task *t) {
 
 static void run_ready(uv_idle_t *h) {
   (void)h;
-  /* run only what is ready now; tasks woken meanwhile wait for the next
-     turn, so timers and I/O are polled between batches */
-  size_t n = rq_len;
-  while (n-- > 0) {
+  /* run ready tasks, including ones woken meanwhile, but at most
+     BATCH of them, so timers and I/O are still polled regularly */
+  enum { BATCH = 1024 };
+  for (int n = 0; n < BATCH && rq_len; n++) {
     valk_task *t = rq_pop();
     if (t && t->fiber) resume(t);
   }
@@ -145,6 +145,7 @@ static void future_settle(valk_future *f, int state, V value) {
 }
 
 /* ---- tasks ---- */
+static void park_switch(valk_task *t);
 static void call_thunk(void *ud) {
   valk_task *t = ud;
   V r = t->cfn ? t->cfn(t->cdata) : valk_apply(t->thunk, NULL, 0);
@@ -208,6 +209,12 @@ void valk_task_park(valk_cancel_fn hook, void *data) {
   t->cancel_hook = hook;
   t->cancel_data = data;
   t->parked = true;
+  park_switch(t);
+}
+
+/* Second half of a park: t->parked is set (and t may already be queued);
+   switch away, and on return raise the abort error if there is one. */
+static void park_switch(valk_task *t) {
   valk_fiber_yield();
   t->parked = false;
   t->cancel_hook = NULL;
@@ -393,6 +400,17 @@ static V bi_with_timeout(V *a, int n) {
   return slot;
 }
 
+/* (yield) lets every other ready fiber run, then continues */
+static V bi_yield(V *a, int n) {
+  (void)a; (void)n;
+  valk_task *t = running;
+  if (!t) valk_raise("yield: not inside a task");
+  t->parked = true;
+  valk_task_wake(t);
+  park_switch(t);
+  return NIL;
+}
+
 static V bi_fiber_count(V *a, int n) {
   (void)a; (void)n;
   return valk_int((int64_t)valk_fiber_count());
@@ -409,6 +427,7 @@ static const valk_reg rt_fns[] = {
     {"sleep", bi_sleep, 1, 1, "(sleep ms) suspends the calling fiber for ms milliseconds"},
     {"with-timeout*", bi_with_timeout, 2, 2, "(with-timeout* ms f) calls f; raises :timeout after ms"},
     {"fiber/count", bi_fiber_count, 0, 0, "(fiber/count) number of live fibers"},
+    {"yield", bi_yield, 0, 0, "(yield) lets the other ready fibers run first"},
     {NULL, NULL, 0, 0, NULL}};
 
 void valk_rt_register(void) { valk_register(rt_fns); }
