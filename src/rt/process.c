@@ -332,7 +332,7 @@ static V spawn_error(Spec *sp, int rc) {
     return valk_make_error("error", "command not found: %s", cmd);
   case UV_EACCES: return valk_make_error("error", "permission denied: %s", cmd);
   case UV_EMFILE: case UV_ENFILE:
-    return valk_make_error("error", "exec %s: too many open files (%s)", cmd, uv_strerror(rc));
+    return valk_make_error("error", "exec %s: too many open files", cmd);
   case UV_EAGAIN: return valk_make_error("error", "exec %s: cannot create a process (process limit reached)", cmd);
   case UV_ENOMEM: return valk_make_error("error", "exec %s: out of memory", cmd);
   default: return valk_make_error("error", "exec %s: %s", cmd, uv_strerror(rc));
@@ -438,9 +438,8 @@ static Proc *proc_start(Spec *sp) {
 
 static V stream_text(Stream *st) {
   Buf b = st->buf;
-  V s = buf_to_str(&b);
-  if (st->dropped) s = valk_strf("%s\n[output truncated: %zu bytes dropped]\n", AS_STR(s)->s, st->dropped);
-  return s;
+  if (st->dropped) buf_printf(&b, "\n[output truncated: %zu bytes dropped]\n", st->dropped);
+  return buf_to_str(&b);
 }
 
 static V proc_result(Proc *p) {

@@ -13,6 +13,7 @@
 
 #include <gc/gc.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static uv_loop_t loop;
@@ -254,10 +255,18 @@ V valk_future_await(V fut) {
 }
 
 /* ---- main entry ---- */
-#define MAIN_STACK (64u << 20)
+/* The main task's stack: 8 MB like a C program's main thread (about
+   30,000 levels of non-tail recursion), VALK_MAIN_STACK_MB to change. */
+static size_t main_stack_size(void) {
+  const char *s = getenv("VALK_MAIN_STACK_MB");
+  long mb = s ? atol(s) : 8;
+  if (mb < 1) mb = 1;
+  if (mb > 4096) mb = 4096;
+  return (size_t)mb << 20;
+}
 
 V valk_rt_run_main(V (*fn)(V data), V data) {
-  V fut = task_new_c(fn, data, MAIN_STACK);
+  V fut = task_new_c(fn, data, main_stack_size());
   uv_run(&loop, UV_RUN_DEFAULT);
   return fut;
 }
