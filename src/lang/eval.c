@@ -488,6 +488,23 @@ static V sf_assert(V x, Env *env, int which) {
   return err;
 }
 
+/* Splits a select/case clause, {test body...} or [test body...], into its
+   test and body forms. A clause whose test is a keyword was read as a
+   one-entry map literal ({:else x}); it is taken apart the same way. */
+static void clause_parts(V cl, V *test, V *body, V form, const char *complaint) {
+  if (IS(cl, T_MAP) && AS_MAP(cl)->count == 1) {
+    uint32_t i = 0;
+    V b;
+    valk_map_next(cl, &i, test, &b);
+    *body = valk_cons(b, EMPTY);
+  } else if (IS_CONS(cl) && IS_CONS(CDR(cl))) {
+    *test = CAR(cl);
+    *body = CDR(cl);
+  } else {
+    valk_raise_at(form, "%s, got %s", complaint, valk_repr_c(cl));
+  }
+}
+
 /* ---- macros ---- */
 static V expand_macro(Lambda *m, V x) {
   V argv[16];
@@ -652,16 +669,7 @@ sexpr: {
       case SF_SELECT: {
         for (V l = CDR(x); IS_CONS(l); l = CDR(l)) {
           V cl = CAR(l), test, body;
-          if (IS(cl, T_MAP) && AS_MAP(cl)->count == 1) {
-            uint32_t i = 0;
-            valk_map_next(cl, &i, &test, &body);
-            body = valk_cons(body, EMPTY);
-          } else if (IS_CONS(cl) && IS_CONS(CDR(cl))) {
-            test = CAR(cl);
-            body = CDR(cl);
-          } else {
-            valk_raise_at(x, "select: each clause must be {condition expression}, got %s", valk_repr_c(cl));
-          }
+          clause_parts(cl, &test, &body, x, "select: each clause must be {condition expression}");
           if (valk_truthy(eval_in(test, env, IS_CONS(cl) ? cl : x))) BODY_TAIL(body, x);
         }
         res = NIL;
@@ -675,17 +683,7 @@ sexpr: {
         for (V l = cls; IS_CONS(l);) {
           V test, body;
           if (braced) {
-            V cl = CAR(l);
-            if (IS(cl, T_MAP) && AS_MAP(cl)->count == 1) {
-              uint32_t i = 0;
-              valk_map_next(cl, &i, &test, &body);
-              body = valk_cons(body, EMPTY);
-            } else if (IS_CONS(cl) && IS_CONS(CDR(cl))) {
-              test = CAR(cl);
-              body = CDR(cl);
-            } else {
-              valk_raise_at(x, "case: each clause must be {value expression}, got %s", valk_repr_c(cl));
-            }
+            clause_parts(CAR(l), &test, &body, x, "case: each clause must be {value expression}");
             l = CDR(l);
           } else if (!IS_CONS(CDR(l))) { /* trailing default */
             x = CAR(l);

@@ -46,8 +46,8 @@ V valk_eval_string(const char *src, size_t len, const char *file) {
   return job.result;
 }
 
-/* Reads a whole file into GC memory; NULL with errno set on failure. */
-static char *slurp(const char *path, size_t *len) {
+/* Reads a whole file into a string; NULL with errno set on failure. */
+V valk_read_file(const char *path) {
   FILE *f = fopen(path, "rb");
   if (!f) return NULL;
   Buf b;
@@ -57,20 +57,20 @@ static char *slurp(const char *path, size_t *len) {
   while ((k = fread(chunk, 1, sizeof chunk, f)) > 0) buf_put(&b, chunk, k);
   int err = ferror(f) ? errno : 0;
   fclose(f);
-  if (err) { errno = err; return NULL; }
-  buf_putc(&b, '\0');
-  *len = b.len - 1;
-  return b.s;
+  if (err) {
+    errno = err;
+    return NULL;
+  }
+  return buf_to_str(&b);
 }
 
 V valk_load_file(const char *path) {
-  size_t len;
-  char *src = slurp(path, &len);
-  if (!src) valk_raise("load: %s: %s", path, strerror(errno));
+  V text = valk_read_file(path);
+  if (!text) valk_raise("load: %s: %s", path, strerror(errno));
   size_t pl = strlen(path);
   char *name = valk_alloc_atomic(pl + 1); /* positions keep pointing at it */
   memcpy(name, path, pl + 1);
-  return valk_eval_string(src, len, name);
+  return valk_eval_string(AS_STR(text)->s, AS_STR(text)->len, name);
 }
 
 /* Resolves path against the directory of the loading file. */

@@ -297,6 +297,7 @@ V valk_lookup(V sym, Env *env); /* NULL when unbound */
 void valk_init(int argc, char **argv);
 V valk_eval_string(const char *src, size_t len, const char *file);
 V valk_load_file(const char *path);        /* raises on error */
+V valk_read_file(const char *path);        /* whole file; NULL, errno set */
 V valk_require(const char *name, const char *from_file);
 const char *valk_current_file(void);
 

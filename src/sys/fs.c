@@ -12,21 +12,12 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static V read_all(const char *path, const char *who) {
-  FILE *f = fopen(path, "rb");
-  if (!f) valk_raise("%s: %s: %s", who, path, strerror(errno));
-  Buf b;
-  buf_init(&b, 4096);
-  char chunk[65536];
-  size_t k;
-  while ((k = fread(chunk, 1, sizeof chunk, f)) > 0) buf_put(&b, chunk, k);
-  int err = ferror(f) ? errno : 0;
-  fclose(f);
-  if (err) valk_raise("%s: %s: %s", who, path, strerror(err));
-  return buf_to_str(&b);
+static V bi_read(V *a, int n) {
+  const char *path = valk_arg_str(a, n, 0, "file/read")->s;
+  V text = valk_read_file(path);
+  if (!text) valk_raise("file/read: %s: %s", path, strerror(errno));
+  return text;
 }
-
-static V bi_read(V *a, int n) { return read_all(valk_arg_str(a, n, 0, "file/read")->s, "file/read"); }
 
 static V write_mode(V *a, int n, const char *who, const char *mode) {
   Str *path = valk_arg_str(a, n, 0, who);
