@@ -4,7 +4,7 @@ WARN    := -Wall -Wextra -Werror
 CSTD    := -std=c11 -D_GNU_SOURCE
 INC     := -Isrc/lang -Isrc/rt -Isrc -Ibuild/gen
 OPT     ?= -O2 -g
-LIBS    := -lgc -ledit -luv -lpthread -lm
+LIBS    := -lgc -ledit -luv -lpcre2-8 -lyaml -lcrypto -lpthread -lm
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 LIB_VALK := $(sort $(wildcard lib/*.valk))
@@ -75,18 +75,19 @@ test-unit: $(UNIT_TESTS)
 test-valk: build/valk
 	build/valk test test/valk
 
+DOCS := $(sort $(wildcard docs/*.md))
 test-docs: build/valk
-	build/valk test/doc-examples.valk docs/LANGUAGE.md
+	build/valk test/doc-examples.valk $(DOCS)
 
 test-asan: build/asan/valk $(ASAN_UNIT_TESTS)
 	@for t in $(ASAN_UNIT_TESTS); do $(ASAN_ENV) $$t || exit 1; done
 	$(ASAN_ENV) build/asan/valk test test/valk
-	$(ASAN_ENV) build/asan/valk test/doc-examples.valk docs/LANGUAGE.md
+	$(ASAN_ENV) build/asan/valk test/doc-examples.valk $(DOCS)
 
 test-gc-stress: build/valk $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do VALK_GC_STRESS=1 $$t || exit 1; done
 	VALK_GC_STRESS=1 build/valk test test/valk
-	VALK_GC_STRESS=1 build/valk test/doc-examples.valk docs/LANGUAGE.md
+	VALK_GC_STRESS=1 build/valk test/doc-examples.valk $(DOCS)
 
 # libFuzzer harness for the reader; FUZZ_SECONDS sets the run length
 FUZZ_SECONDS ?= 300

@@ -91,6 +91,10 @@ void valk_init(int argc, char **argv) {
   valk_string_register();
   valk_fs_register();
   valk_sysenv_register();
+  valk_json_register();
+  valk_yaml_register();
+  valk_crypto_register();
+  valk_regex_register();
   valk_rt_register();
   valk_process_register();
   valk_def_global("otherwise", VTRUE);

@@ -10,6 +10,8 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <dirent.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 
 static V bi_read(V *a, int n) {
@@ -74,11 +76,38 @@ static V bi_join(V *a, int n) {
   return buf_to_str(&b);
 }
 
+static int cmp_names(const void *a, const void *b) {
+  return strcmp(AS_STR(*(V const *)a)->s, AS_STR(*(V const *)b)->s);
+}
+
+/* (dir/list path) sorted names of the entries, without . and .. */
+static V bi_dir_list(V *a, int n) {
+  const char *path = valk_arg_str(a, n, 0, "dir/list")->s;
+  DIR *d = opendir(path);
+  if (!d) valk_raise("dir/list: %s: %s", path, strerror(errno));
+  size_t cap = 64, cnt = 0;
+  V *names = valk_alloc(cap * sizeof(V));
+  for (struct dirent *e; (e = readdir(d));) {
+    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+    if (cnt == cap) {
+      V *nn = valk_alloc(2 * cap * sizeof(V));
+      memcpy(nn, names, cap * sizeof(V));
+      names = nn;
+      cap *= 2;
+    }
+    names[cnt++] = valk_cstr(e->d_name);
+  }
+  closedir(d);
+  qsort(names, cnt, sizeof(V), cmp_names);
+  return valk_list_from(names, (int)cnt);
+}
+
 static const valk_reg fs_fns[] = {
     {"file/read", bi_read, 1, 1, "(file/read path) the whole file as a string"},
     {"file/write", bi_write, 2, 2, "(file/write path data) replaces the file's contents"},
     {"file/append", bi_append, 2, 2, "(file/append path data) adds to the end of the file"},
     {"file/exists?", bi_exists, 1, 1, "(file/exists? path) true when path exists"},
+    {"dir/list", bi_dir_list, 1, 1, "(dir/list path) sorted names in a directory"},
     {"path/dirname", bi_dirname, 1, 1, "(path/dirname p) the directory part of p"},
     {"path/basename", bi_basename, 1, 1, "(path/basename p) the last component of p"},
     {"path/join", bi_join, 1, -1, "(path/join a b ...) parts joined with /; an absolute part starts over"},
