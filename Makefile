@@ -2,9 +2,9 @@
 CC      ?= gcc
 WARN    := -Wall -Wextra -Werror
 CSTD    := -std=c11 -D_GNU_SOURCE
-INC     := -Isrc/lang -Isrc/rt -Isrc -Ibuild/gen
+INC     := -Isrc/lang -Isrc/rt -Isrc/net -Isrc -Ibuild/gen -I/usr/share/include/llhttp
 OPT     ?= -O2 -g
-LIBS    := -lgc -ledit -luv -lpcre2-8 -lyaml -lcrypto -lpthread -lm
+LIBS    := -lgc -ledit -luv -lpcre2-8 -lyaml -lcrypto -lcurl -lpthread -lm
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 LIB_VALK := $(sort $(wildcard lib/*.valk))
@@ -12,10 +12,16 @@ SRC      := $(sort $(wildcard src/*.c src/*/*.c))
 LANG_SRC := $(filter-out src/main.c src/repl.c,$(SRC))
 GEN      := build/gen/lib_embed.c
 
-OBJ      := $(patsubst %.c,build/obj/%.o,$(SRC)) build/obj/gen/lib_embed.o
-ASAN_OBJ := $(patsubst %.c,build/asan/%.o,$(SRC)) build/asan/gen/lib_embed.o
-CORE_OBJ := $(patsubst %.c,build/obj/%.o,$(LANG_SRC)) build/obj/gen/lib_embed.o
-ASAN_CORE_OBJ := $(patsubst %.c,build/asan/%.o,$(LANG_SRC)) build/asan/gen/lib_embed.o
+# llhttp is compiled from Debian's node-llhttp sources, never copied here
+LLHTTP_DIR := /usr/share/llhttp
+LLHTTP     := llhttp api http
+LLHTTP_OBJ      := $(patsubst %,build/obj/llhttp/%.o,$(LLHTTP))
+LLHTTP_ASAN_OBJ := $(patsubst %,build/asan/llhttp/%.o,$(LLHTTP))
+
+OBJ      := $(patsubst %.c,build/obj/%.o,$(SRC)) build/obj/gen/lib_embed.o $(LLHTTP_OBJ)
+ASAN_OBJ := $(patsubst %.c,build/asan/%.o,$(SRC)) build/asan/gen/lib_embed.o $(LLHTTP_ASAN_OBJ)
+CORE_OBJ := $(patsubst %.c,build/obj/%.o,$(LANG_SRC)) build/obj/gen/lib_embed.o $(LLHTTP_OBJ)
+ASAN_CORE_OBJ := $(patsubst %.c,build/asan/%.o,$(LANG_SRC)) build/asan/gen/lib_embed.o $(LLHTTP_ASAN_OBJ)
 UNIT_TESTS := $(patsubst test/unit/%.c,build/test/%,$(wildcard test/unit/*.c))
 ASAN_UNIT_TESTS := $(patsubst test/unit/%.c,build/test-asan/%,$(wildcard test/unit/*.c))
 ASAN_ENV := ASAN_OPTIONS=detect_leaks=0:detect_stack_use_after_return=0
@@ -37,6 +43,14 @@ build/asan/valk: $(ASAN_OBJ)
 $(GEN): $(LIB_VALK) scripts/embed-libs.sh
 	@mkdir -p $(dir $@)
 	scripts/embed-libs.sh $@ $(LIB_VALK)
+
+build/obj/llhttp/%.o: $(LLHTTP_DIR)/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) -Wno-unused-parameter -I/usr/share/include/llhttp $(OPT) -c -o $@ $<
+
+build/asan/llhttp/%.o: $(LLHTTP_DIR)/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) -Wno-unused-parameter -I/usr/share/include/llhttp -O1 -g $(SAN) -c -o $@ $<
 
 build/obj/gen/%.o: build/gen/%.c
 	@mkdir -p $(dir $@)
@@ -93,14 +107,14 @@ test-gc-stress: build/valk $(UNIT_TESTS)
 FUZZ_SECONDS ?= 300
 build/fuzz/fuzz_reader: test/fuzz/fuzz_reader.c $(LANG_SRC) $(GEN)
 	@mkdir -p $(dir $@)
-	clang $(CSTD) $(WARN) $(INC) -O1 -g -fsanitize=fuzzer,address,undefined -o $@ test/fuzz/fuzz_reader.c $(LANG_SRC) $(GEN) $(LIBS)
+	clang $(CSTD) $(WARN) -Wno-unused-parameter $(INC) -O1 -g -fsanitize=fuzzer,address,undefined -o $@ test/fuzz/fuzz_reader.c $(LANG_SRC) $(addprefix $(LLHTTP_DIR)/,$(addsuffix .c,$(LLHTTP))) $(GEN) $(LIBS)
 
 fuzz: build/fuzz/fuzz_reader
 	@mkdir -p build/fuzz/corpus
 	ASAN_OPTIONS=detect_stack_use_after_return=0 build/fuzz/fuzz_reader -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=10 build/fuzz/corpus test/fuzz/seeds
 
 bench: build
-	@bench/run.sh; bench/runtime.sh
+	@bench/run.sh; bench/runtime.sh; bench/json.sh
 
 clean:
 	rm -rf build

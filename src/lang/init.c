@@ -90,11 +90,13 @@ void valk_init(int argc, char **argv) {
   valk_io_register();
   valk_string_register();
   valk_fs_register();
+  valk_path_register();
   valk_sysenv_register();
   valk_json_register();
   valk_yaml_register();
   valk_crypto_register();
   valk_regex_register();
+  valk_http_server_register();
   valk_rt_register();
   valk_process_register();
   valk_def_global("otherwise", VTRUE);

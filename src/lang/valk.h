@@ -336,11 +336,13 @@ void valk_str_register(void);   /* builtins_str.c */
 void valk_io_register(void);    /* load.c */
 void valk_string_register(void); /* src/sys/string.c */
 void valk_fs_register(void);     /* src/sys/fs.c */
+void valk_path_register(void);   /* src/sys/path.c */
 void valk_sysenv_register(void); /* src/sys/env.c */
 void valk_json_register(void);   /* src/sys/json.c */
 void valk_yaml_register(void);   /* src/sys/yaml.c */
 void valk_crypto_register(void); /* src/sys/crypto.c */
 void valk_regex_register(void);  /* src/sys/regex.c */
+void valk_http_server_register(void); /* src/net/server.c */
 void valk_rt_register(void);     /* src/rt/task.c */
 void valk_process_register(void); /* src/rt/process.c */
 

@@ -73,6 +73,12 @@ V valk_future_await(V fut);
 valk_future *valk_future_get(V v, const char *who);
 bool valk_is_future(V v);
 
+/* Blocking work in the thread pool (work.c): runs work(data) on a worker
+   thread while the calling fiber parks. See work.c for the rules. */
+typedef void (*valk_work_fn)(void *data);
+typedef void (*valk_work_cleanup_fn)(void *data);
+void valk_run_blocking(valk_work_fn work, valk_work_cleanup_fn cleanup, void *data);
+
 /* errors with a kind keyword */
 V valk_make_error(const char *kind, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

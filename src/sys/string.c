@@ -3,15 +3,21 @@
  *
  * Strings are byte strings: positions and lengths count bytes, and case
  * conversion touches ASCII letters only, so UTF-8 text passes through
- * unchanged. Every function returns a new string.
+ * unchanged. The exception is str/pad-left and str/pad-right, which align
+ * text for display and so count characters (UTF-8 sequences; a byte that
+ * is not part of a valid sequence counts as one). Results are new strings,
+ * except that a string that needs no change may be returned as it is.
  */
 #include "valk.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* results of str/repeat and str/pad-* above this many bytes are refused
+   rather than exhausting memory (the allocator aborts the process) */
+#define MAX_RESULT ((size_t)1 << 30)
 
 static const char *find(const char *h, size_t hn, const char *n, size_t nn) {
   if (nn == 0) return h;
@@ -37,9 +43,10 @@ static V bi_split(V *a, int n) {
 /* (str/join list sep) */
 static V bi_join(V *a, int n) {
   V l = a[0];
-  Str *sep = n > 1 ? valk_arg_str(a, n, 1, "str/join") : NULL;
   if (l == NIL) l = EMPTY;
-  if (!IS_LIST(l)) valk_raise("str/join: argument 1 must be a list, got %s", valk_type_name(l));
+  if (!IS_LIST(l))
+    valk_raise("str/join: argument 1 must be a list (the order is list, then separator), got %s", valk_type_name(l));
+  Str *sep = n > 1 ? valk_arg_str(a, n, 1, "str/join") : NULL;
   Buf b;
   buf_init(&b, 64);
   for (V p = l; IS_CONS(p); p = CDR(p)) {
@@ -62,17 +69,20 @@ static V bi_trim(V *a, int n) { return trim(a, n, "str/trim", true, true); }
 static V bi_trim_left(V *a, int n) { return trim(a, n, "str/trim-left", true, false); }
 static V bi_trim_right(V *a, int n) { return trim(a, n, "str/trim-right", false, true); }
 
-static V change_case(V *a, int n, const char *who, int (*f)(int)) {
+/* ASCII only, independent of the C locale */
+static V change_case(V *a, int n, const char *who, bool upper) {
   Str *s = valk_arg_str(a, n, 0, who);
   V r = valk_str(s->s, s->len);
+  char *d = AS_STR(r)->s;
   for (size_t i = 0; i < s->len; i++) {
-    unsigned char c = (unsigned char)s->s[i];
-    if (c < 128) AS_STR(r)->s[i] = (char)f(c);
+    char c = d[i];
+    if (upper && c >= 'a' && c <= 'z') d[i] = (char)(c - 'a' + 'A');
+    else if (!upper && c >= 'A' && c <= 'Z') d[i] = (char)(c - 'A' + 'a');
   }
   return r;
 }
-static V bi_upper(V *a, int n) { return change_case(a, n, "str/upper", toupper); }
-static V bi_lower(V *a, int n) { return change_case(a, n, "str/lower", tolower); }
+static V bi_upper(V *a, int n) { return change_case(a, n, "str/upper", true); }
+static V bi_lower(V *a, int n) { return change_case(a, n, "str/lower", false); }
 
 /* (str/replace s old new) replaces every occurrence */
 static V bi_replace(V *a, int n) {
@@ -139,24 +149,62 @@ static V bi_repeat(V *a, int n) {
   Str *s = valk_arg_str(a, n, 0, "str/repeat");
   int64_t k = valk_arg_int(a, n, 1, "str/repeat");
   if (k < 0) valk_raise("str/repeat: count must not be negative");
-  if (s->len && (uint64_t)k > (SIZE_MAX / 4) / s->len) valk_raise("str/repeat: result too large");
+  if (k == 0 || s->len == 0) return valk_str("", 0);
+  if ((uint64_t)k > MAX_RESULT / s->len) valk_raise("str/repeat: result too large (over 1 GiB)");
   Buf b;
   buf_init(&b, s->len * (size_t)k + 1);
   for (int64_t i = 0; i < k; i++) buf_put(&b, s->s, s->len);
   return buf_to_str(&b);
 }
 
+/* length of the UTF-8 sequence at p (at most n bytes); 1 for an invalid byte */
+static size_t utf8_seq(const unsigned char *p, size_t n) {
+  unsigned char c = p[0];
+  size_t len;
+  uint32_t min;
+  if (c < 0x80) return 1;
+  if (c >= 0xC2 && c <= 0xDF) { len = 2; min = 0x80; }
+  else if (c >= 0xE0 && c <= 0xEF) { len = 3; min = 0x800; }
+  else if (c >= 0xF0 && c <= 0xF4) { len = 4; min = 0x10000; }
+  else return 1;
+  if (len > n) return 1;
+  uint32_t cp = c & (0x7F >> len);
+  for (size_t i = 1; i < len; i++) {
+    if ((p[i] & 0xC0) != 0x80) return 1;
+    cp = (cp << 6) | (p[i] & 0x3F);
+  }
+  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 1;
+  return len;
+}
+
+static size_t utf8_chars(const char *s, size_t n) {
+  size_t count = 0;
+  for (size_t i = 0; i < n; i += utf8_seq((const unsigned char *)s + i, n - i)) count++;
+  return count;
+}
+
+/* (str/pad-left s width [fill]) width and length in characters; fill is
+   one character (a space by default) */
 static V pad(V *a, int n, const char *who, bool left) {
   Str *s = valk_arg_str(a, n, 0, who);
   int64_t width = valk_arg_int(a, n, 1, who);
   Str *fill = n > 2 ? valk_arg_str(a, n, 2, who) : NULL;
-  char fc = fill && fill->len ? fill->s[0] : ' ';
-  if (width <= (int64_t)s->len) return (V)s;
-  size_t extra = (size_t)width - s->len;
+  const char *fs = " ";
+  size_t fn = 1;
+  if (fill) {
+    if (fill->len == 0 || utf8_chars(fill->s, fill->len) != 1)
+      valk_raise("%s: fill must be a single character, got %s", who, valk_repr_c((V)fill));
+    fs = fill->s;
+    fn = fill->len;
+  }
+  size_t have = utf8_chars(s->s, s->len);
+  if (width <= (int64_t)have) return (V)s;
+  uint64_t extra = (uint64_t)width - have;
+  if (extra > (MAX_RESULT - s->len) / fn) valk_raise("%s: result too large (over 1 GiB)", who);
   Buf b;
-  buf_init(&b, (size_t)width + 1);
+  buf_init(&b, s->len + (size_t)extra * fn + 1);
   if (!left) buf_put(&b, s->s, s->len);
-  for (size_t i = 0; i < extra; i++) buf_putc(&b, fc);
+  for (uint64_t i = 0; i < extra; i++) buf_put(&b, fs, fn);
   if (left) buf_put(&b, s->s, s->len);
   return buf_to_str(&b);
 }
@@ -168,22 +216,54 @@ static V bi_str_format(V *a, int n) {
   return valk_format(a[0], a + 1, n - 1, "str/format");
 }
 
-/* (str->num s) integer or float, nil when s is not a number */
+static bool is_digit(char c) { return c >= '0' && c <= '9'; }
+static bool is_hex(char c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+
+/* (str->num s) the number s spells, in the reader's syntax: an optional
+   sign, then decimal digits, 0x and hex digits, or a decimal float
+   (digits with a point and/or exponent). Surrounding whitespace is
+   ignored. nil when s is not a number; an error when it is one that does
+   not fit (as for a literal in source). */
 static V bi_to_num(V *a, int n) {
-  Str *s = valk_arg_str(a, n, 0, "str->num");
   V t = trim(a, n, "str->num", true, true);
   const char *p = AS_STR(t)->s;
-  if (!*p || strlen(p) != AS_STR(t)->len) return NIL;
-  (void)s;
+  size_t len = AS_STR(t)->len;
+  if (len == 0 || len > 400 || strlen(p) != len) return NIL;
+  size_t i = (p[0] == '+' || p[0] == '-') ? 1 : 0;
   char *end;
   errno = 0;
-  long long i = strtoll(p, &end, 10);
-  if (!*end) {
+  if (i + 2 < len && p[i] == '0' && (p[i + 1] == 'x' || p[i + 1] == 'X')) {
+    for (size_t k = i + 2; k < len; k++)
+      if (!is_hex(p[k])) return NIL;
+    long long v = strtoll(p, &end, 16);
     if (errno == ERANGE) valk_raise("str->num: %s does not fit in a 64-bit integer", p);
-    return valk_int(i);
+    return valk_int(v);
+  }
+  size_t k = i, digits = 0;
+  while (k < len && is_digit(p[k])) k++, digits++;
+  bool isfloat = false;
+  if (k < len && p[k] == '.') {
+    isfloat = true;
+    k++;
+    while (k < len && is_digit(p[k])) k++, digits++;
+  }
+  if (digits == 0) return NIL;
+  if (k < len && (p[k] == 'e' || p[k] == 'E')) {
+    isfloat = true;
+    k++;
+    if (k < len && (p[k] == '+' || p[k] == '-')) k++;
+    size_t e0 = k;
+    while (k < len && is_digit(p[k])) k++;
+    if (k == e0) return NIL;
+  }
+  if (k != len) return NIL;
+  if (!isfloat) {
+    long long v = strtoll(p, &end, 10);
+    if (errno == ERANGE) valk_raise("str->num: %s does not fit in a 64-bit integer", p);
+    return valk_int(v);
   }
   double d = strtod(p, &end);
-  if (*end || isnan(d) || isinf(d)) return NIL;
+  if (isinf(d)) valk_raise("str->num: %s is out of range for a float", p);
   return valk_float(d);
 }
 
@@ -208,10 +288,10 @@ static const valk_reg string_fns[] = {
     {"str/index-of", bi_index_of, 2, 3, "(str/index-of s sub [start]) byte index of sub, or -1"},
     {"str/lines", bi_lines, 1, 1, "(str/lines s) list of lines without line endings"},
     {"str/repeat", bi_repeat, 2, 2, "(str/repeat s n) s repeated n times"},
-    {"str/pad-left", bi_pad_left, 2, 3, "(str/pad-left s width [fill]) right-aligned in width"},
-    {"str/pad-right", bi_pad_right, 2, 3, "(str/pad-right s width [fill]) left-aligned in width"},
+    {"str/pad-left", bi_pad_left, 2, 3, "(str/pad-left s width [fill]) s right-aligned in width characters, padded with fill (default space)"},
+    {"str/pad-right", bi_pad_right, 2, 3, "(str/pad-right s width [fill]) s left-aligned in width characters, padded with fill (default space)"},
     {"str/format", bi_str_format, 1, -1, "(str/format fmt args...) same as format"},
-    {"str->num", bi_to_num, 1, 1, "(str->num s) the number s spells, or nil"},
+    {"str->num", bi_to_num, 1, 1, "(str->num s) the integer or float s spells (as in source, 0x hex too), or nil"},
     {"num->str", bi_to_str, 1, 1, "(num->str x) decimal text of a number"},
     {NULL, NULL, 0, 0, NULL}};
 

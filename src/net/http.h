@@ -1,0 +1,13 @@
+/*
+ * http.h - the HTTP layer: server (server.c, llhttp) and client
+ * (client.c, libcurl), both on the runtime's libuv loop. The routing,
+ * request accessors and response building live in lib/http.valk.
+ */
+#ifndef VALK_HTTP_H
+#define VALK_HTTP_H
+
+#include "rt.h"
+
+V valk_http_head(int status, V headers, long long body_len, bool keep_alive, bool chunked);
+
+#endif
