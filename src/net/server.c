@@ -42,6 +42,7 @@ struct Server {
   int max_conns, nconns;
   int port;
   bool stopping;
+  Conn *conns;         /* open connections, for http/stop */
 };
 
 typedef struct {
@@ -66,6 +67,7 @@ struct Conn {
   bool busy, closing, streaming;
   valk_task *task;     /* the handler fiber running now */
   valk_task *writer;   /* a fiber waiting for its write to finish */
+  Conn *prev, *next;   /* in the server's list while open */
   char remote[64];
 };
 
@@ -82,6 +84,10 @@ static void conn_close(Conn *c) {
   if (!io) return;
   c->io = NULL;
   c->srv->nconns--;
+  if (c->prev) c->prev->next = c->next;
+  else c->srv->conns = c->next;
+  if (c->next) c->next->prev = c->prev;
+  c->prev = c->next = NULL;
   uv_timer_stop(&io->timer);
   uv_close((uv_handle_t *)&io->tcp, io_closed);
   uv_close((uv_handle_t *)&io->timer, io_closed);
@@ -303,7 +309,7 @@ static V run_handler_body(V item) {
     /* the response could not be produced or written: drop the connection */
     conn_close(c);
   }
-  if (c->io && !keep_alive) {
+  if (c->io && (!keep_alive || c->srv->stopping)) {
     c->closing = true;
     conn_close(c);
   }
@@ -484,6 +490,9 @@ static void on_connection(uv_stream_t *ls, int status) {
   c->srv = srv;
   io->conn = c;
   srv->nconns++;
+  c->next = srv->conns;
+  if (srv->conns) srv->conns->prev = c;
+  srv->conns = c;
   c->queue = EMPTY;
   buf_init(&c->url, 128);
   buf_init(&c->field, 64);
@@ -575,6 +584,11 @@ static V bi_stop(V *a, int n) {
   if (srv->stopping) return VFALSE;
   srv->stopping = true;
   uv_close((uv_handle_t *)&srv->io->tcp, (uv_close_cb)valk_root_free);
+  /* idle connections close now, busy ones after their response */
+  for (Conn *c = srv->conns, *next; c; c = next) {
+    next = c->next;
+    if (!c->busy) conn_close(c);
+  }
   return VTRUE;
 }
 

@@ -244,7 +244,7 @@ static V parse_number(Parser *ps, const char **pp) {
   } else {
     perr_char(ps, p, neg ? "expected a digit after '-'" : "expected a value");
   }
-  int frac = 0; /* digits after the point held in mant */
+  long frac = 0; /* digits after the point held in mant */
   bool is_int = true;
   if (*p == '.') {
     p++;
