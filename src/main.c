@@ -82,7 +82,11 @@ static void run_command(void *ud) {
     fwrite(s->s, 1, s->len, stdout);
     fputc('\n', stdout);
   } else if (argc >= 2 && strcmp(argv[1], "test") == 0) {
-    cli.status = run_tests(argc - 2, argv + 2);
+    /* the run ends with the tests, even if one left a server or a
+       fiber behind */
+    int status = run_tests(argc - 2, argv + 2);
+    fflush(stdout);
+    exit(status);
   } else if (argc >= 2) {
     valk_load_file(argv[1]);
   } else {

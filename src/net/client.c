@@ -246,7 +246,8 @@ static V bi_request(V *a, int n) {
     body = valk_call(valk_lookup(valk_sym("json/stringify"), NULL), 1, json);
     r->req_headers = curl_slist_append(r->req_headers, "Content-Type: application/json");
   }
-  if (IS(headers, T_MAP)) {
+  headers = valk_http_headers_arg(headers, "http/request");
+  {
     V k, v;
     for (uint32_t i = 0; valk_map_next(headers, &i, &k, &v);) {
       Str *val = AS_STR(valk_display(v));

@@ -8,6 +8,9 @@
 
 #include "rt.h"
 
+/* Headers given as a map, or as a list of name value pairs
+   ({"X-Name" "value"} is a list); returns a map, raises otherwise. */
+V valk_http_headers_arg(V headers, const char *who);
 V valk_http_head(int status, V headers, long long body_len, bool keep_alive, bool chunked);
 
 #endif

@@ -65,6 +65,7 @@ struct Conn {
   /* requests waiting to be handled, oldest first */
   V queue, queue_tail;
   bool busy, closing, streaming;
+  bool draining;       /* answered and shut down: discard input until EOF */
   valk_task *task;     /* the handler fiber running now */
   valk_task *writer;   /* a fiber waiting for its write to finish */
   Conn *prev, *next;   /* in the server's list while open */
@@ -214,6 +215,17 @@ static bool has_header(V headers, const char *name) {
   return false;
 }
 
+V valk_http_headers_arg(V headers, const char *who) {
+  if (headers == NIL || headers == EMPTY) return valk_map_new(0);
+  if (IS(headers, T_MAP)) return headers;
+  if (IS_LIST(headers) && valk_list_len(headers) % 2 == 0) {
+    V m = valk_map_new(8);
+    for (V l = headers; IS_CONS(l); l = CDR(CDR(l))) valk_map_set(m, CAR(l), CAR(CDR(l)));
+    return m;
+  }
+  valk_raise("%s: headers must be a map or a list of name value pairs, got %s", who, valk_repr_c(headers));
+}
+
 /* Status line and headers. With body_len < 0 the body is streamed with
    chunked encoding (or, for streams, no length and close). */
 V valk_http_head(int status, V headers, long long body_len, bool keep_alive, bool chunked) {
@@ -222,7 +234,8 @@ V valk_http_head(int status, V headers, long long body_len, bool keep_alive, boo
   char date[64];
   http_date(date, sizeof date);
   buf_printf(&b, "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: valk\r\n", status, reason(status), date);
-  if (IS(headers, T_MAP)) {
+  headers = valk_http_headers_arg(headers, "http/response");
+  {
     V k, v;
     for (uint32_t i = 0; valk_map_next(headers, &i, &k, &v);) {
       const char *name = header_name(k);
@@ -247,15 +260,36 @@ static V simple_response(int status, const char *body, bool keep_alive) {
   return valk_strf("%s%s", AS_STR(head)->s, body);
 }
 
+static void on_timeout(uv_timer_t *t);
+
+/* After the last response: shut down our side and discard what the
+   client still sends until it closes, so that closing does not reset
+   the connection and destroy the response before the client reads it. */
+static void shutdown_done(uv_shutdown_t *req, int status) {
+  (void)status;
+  valk_root_free(req);
+}
+
+static void drain_and_close(Conn *c, V last_bytes) {
+  if (!c->io) return;
+  c->closing = c->draining = true;
+  uv_timer_stop(&c->io->timer);
+  conn_send_raw(c, last_bytes, false);
+  uv_shutdown_t *sd = valk_root_alloc(sizeof *sd);
+  if (uv_shutdown(sd, (uv_stream_t *)&c->io->tcp, shutdown_done) != 0) {
+    valk_root_free(sd);
+    conn_close(c);
+    return;
+  }
+  uv_timer_start(&c->io->timer, on_timeout, 1000, 0);
+}
+
 /* A limit was hit or the request is malformed: answer and close. */
 static void reject(Conn *c, int status) {
   if (!c->io || c->closing) return;
-  c->closing = true;
-  uv_read_stop((uv_stream_t *)&c->io->tcp);
-  uv_timer_stop(&c->io->timer);
   char msg[64];
   snprintf(msg, sizeof msg, "%d %s\n", status, reason(status));
-  conn_send_raw(c, simple_response(status, msg, false), true);
+  drain_and_close(c, simple_response(status, msg, false));
 }
 
 /* ---- handling ---- */
@@ -458,7 +492,8 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
     conn_close(c);
     return;
   }
-  if (n == 0 || c->closing) return;
+  if (n == 0 || c->draining) return;
+  if (c->closing) return;
   llhttp_errno_t e = llhttp_execute(&c->parser, b->base, (size_t)n);
   if (e == HPE_OK || e == HPE_PAUSED) return;
   reject(c, c->reject ? c->reject : 400);
@@ -467,6 +502,10 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
 static void on_timeout(uv_timer_t *t) {
   ConnIO *io = t->data;
   Conn *c = io->conn;
+  if (c->draining) {
+    conn_close(c);
+    return;
+  }
   if (c->busy) return;
   if (c->in_message) reject(c, 408);
   else conn_close(c); /* idle keep-alive connection */
@@ -508,13 +547,12 @@ static void on_connection(uv_stream_t *ls, int status) {
     else uv_ip6_name((struct sockaddr_in6 *)&sa, c->remote, sizeof c->remote);
   }
   uv_tcp_nodelay(&io->tcp, 1);
+  uv_read_start((uv_stream_t *)&io->tcp, on_alloc, on_read);
   if (srv->nconns > srv->max_conns) {
-    c->closing = true;
-    conn_send_raw(c, simple_response(503, "503 too many connections\n", false), true);
+    drain_and_close(c, simple_response(503, "503 too many connections\n", false));
     return;
   }
   uv_timer_start(&io->timer, on_timeout, srv->timeout_ms, srv->timeout_ms);
-  uv_read_start((uv_stream_t *)&io->tcp, on_alloc, on_read);
 }
 
 /* ---- builtins ---- */
