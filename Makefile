@@ -26,7 +26,7 @@ UNIT_TESTS := $(patsubst test/unit/%.c,build/test/%,$(wildcard test/unit/*.c))
 ASAN_UNIT_TESTS := $(patsubst test/unit/%.c,build/test-asan/%,$(wildcard test/unit/*.c))
 ASAN_ENV := ASAN_OPTIONS=detect_leaks=0:detect_stack_use_after_return=0
 
-.PHONY: all build run test test-unit test-valk test-asan test-gc-stress test-docs test-fuzz fuzz bench deps clean
+.PHONY: all build run test test-unit test-valk test-asan test-gc-stress test-docs test-fuzz fuzz fuzz-http bench bench-soak deps clean
 
 all: build
 build: deps build/valk
@@ -113,8 +113,19 @@ fuzz: build/fuzz/fuzz_reader
 	@mkdir -p build/fuzz/corpus
 	ASAN_OPTIONS=detect_stack_use_after_return=0 build/fuzz/fuzz_reader -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=10 build/fuzz/corpus test/fuzz/seeds
 
+build/fuzz/fuzz_http: test/fuzz/fuzz_http.c $(LANG_SRC) $(GEN)
+	@mkdir -p $(dir $@)
+	clang $(CSTD) $(WARN) -Wno-unused-parameter $(INC) -O1 -g -fsanitize=fuzzer,address,undefined -o $@ test/fuzz/fuzz_http.c $(LANG_SRC) $(addprefix $(LLHTTP_DIR)/,$(addsuffix .c,$(LLHTTP))) $(GEN) $(LIBS)
+
+fuzz-http: build/fuzz/fuzz_http
+	@mkdir -p build/fuzz/http-corpus
+	ASAN_OPTIONS=detect_stack_use_after_return=0 build/fuzz/fuzz_http -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -timeout=10 build/fuzz/http-corpus test/fuzz/http-seeds
+
+bench-soak: build
+	@bench/http-soak.sh
+
 bench: build
-	@bench/run.sh; bench/runtime.sh; bench/json.sh
+	@bench/run.sh; bench/runtime.sh; bench/json.sh; bench/http.sh
 
 clean:
 	rm -rf build

@@ -30,6 +30,7 @@ run docs make -s test-docs
 run asan make -s -j"$JOBS" test-asan
 run gc-stress make -s test-gc-stress
 run fuzz-smoke make -s fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-20}"
+run fuzz-http-smoke make -s fuzz-http FUZZ_SECONDS="${FUZZ_SECONDS:-20}"
 
 passed=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | awk '{s += $1} END {print s + 0}')
 failed=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | awk '{s += $3} END {print s + 0}')

@@ -13,4 +13,6 @@
 V valk_http_headers_arg(V headers, const char *who);
 V valk_http_head(int status, V headers, long long body_len, bool keep_alive, bool chunked);
 
+int valk_http_parse_for_fuzzing(const char *data, size_t n, size_t max_body);
+
 #endif

@@ -468,12 +468,34 @@ static int on_message_complete(llhttp_t *p) {
   c->queue_tail = item;
   if (!keep_alive) {
     /* nothing after this request will be answered */
-    uv_read_stop((uv_stream_t *)&c->io->tcp);
+    if (c->io) uv_read_stop((uv_stream_t *)&c->io->tcp);
     conn_next(c);
     return HPE_PAUSED;
   }
   conn_next(c);
   return 0;
+}
+
+/* Parses raw bytes as one connection's input, without a socket: the
+   entry point of the fuzz harness (test/fuzz/fuzz_http.c). Returns the
+   number of complete requests, or -status when the input is rejected. */
+int valk_http_parse_for_fuzzing(const char *data, size_t n, size_t max_body) {
+  static Server srv;
+  srv.max_body = max_body;
+  srv.max_header = 16 * 1024;
+  Conn *c = valk_alloc(sizeof *c);
+  c->srv = &srv;
+  c->queue = EMPTY;
+  buf_init(&c->url, 128);
+  buf_init(&c->field, 64);
+  buf_init(&c->value, 128);
+  buf_init(&c->body, 256);
+  c->headers = valk_map_new(4);
+  llhttp_init(&c->parser, HTTP_REQUEST, &settings);
+  c->parser.data = c;
+  llhttp_errno_t e = llhttp_execute(&c->parser, data, n);
+  if (e != HPE_OK && e != HPE_PAUSED) return -(c->reject ? c->reject : 400);
+  return (int)valk_list_len(c->queue);
 }
 
 /* ---- libuv callbacks ---- */

@@ -113,6 +113,7 @@ static size_t default_stack = 1u << 20;
 
 /* pool of unused stacks of the default size */
 #define POOL_MAX 64
+#define HOT_STACK (64u << 10)
 static char *pool[POOL_MAX];
 static size_t pool_n;
 
@@ -157,7 +158,10 @@ static char *stack_map(size_t size) {
 static void stack_unmap(char *m, size_t size) {
   ASAN_UNPOISON(m + page_size, size); /* the range may be mapped again for the heap */
   if (size == default_stack && pool_n < POOL_MAX) {
-    madvise(m + page_size, size, MADV_DONTNEED);
+    /* keep the top of the stack (where every fiber runs) resident so the
+       next fiber does not fault it in again; give back what deep
+       recursion touched below it */
+    if (size > HOT_STACK) madvise(m + page_size, size - HOT_STACK, MADV_DONTNEED);
     pool[pool_n++] = m;
     return;
   }
