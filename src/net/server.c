@@ -96,13 +96,19 @@ static void conn_close(Conn *c) {
   if (c->task) valk_task_cancel(c->task, valk_make_error("disconnected", "client disconnected"));
 }
 
+static void park_writer(void *ud) {
+  (void)ud;
+  valk_task_park(NULL, NULL);
+}
+
 typedef struct {
   uv_write_t req;
-  V data;     /* keeps the bytes alive until written */
+  V data;       /* keeps the bytes alive until written */
   Conn *conn;
   bool close_after;
-  int status;
+  bool waited;  /* a fiber waits for it and frees it */
   bool done;
+  int status;
 } Write;
 
 static void write_done(uv_write_t *w, int status) {
@@ -111,54 +117,55 @@ static void write_done(uv_write_t *w, int status) {
   wr->status = status;
   wr->done = true;
   if (wr->close_after || status < 0) conn_close(c);
-  if (c->writer) {
+  if (!wr->waited) {
+    valk_root_free(wr);
+  } else if (c->writer) {
     valk_task *t = c->writer;
     c->writer = NULL;
     valk_task_wake(t);
   }
-  if (!c->writer) { /* nobody waits: free now (waiters free their own) */ }
 }
 
-/* Queues bytes for the client without waiting. */
-static void conn_send_raw(Conn *c, V bytes, bool close_after) {
-  if (!c->io) return;
+/* Starts writing bytes; NULL (and the connection closed) on failure. */
+static Write *start_write(Conn *c, V bytes, bool close_after, bool waited) {
   Write *w = valk_root_alloc(sizeof *w);
   w->data = bytes;
   w->conn = c;
   w->close_after = close_after;
+  w->waited = waited;
   uv_buf_t b = uv_buf_init(AS_STR(bytes)->s, (unsigned)AS_STR(bytes)->len);
   if (uv_write(&w->req, (uv_stream_t *)&c->io->tcp, &b, 1, write_done) != 0) {
     valk_root_free(w);
     conn_close(c);
+    return NULL;
   }
-  /* the write struct is freed lazily: it is small and writes are rare
-     outside the response path, which uses conn_write below */
+  return w;
+}
+
+/* Queues bytes for the client without waiting. */
+static void conn_send_raw(Conn *c, V bytes, bool close_after) {
+  if (c->io) start_write(c, bytes, close_after, false);
 }
 
 /* Writes bytes and parks the calling fiber until they are written.
    Raises when the client is gone. */
 static void conn_write(Conn *c, V bytes, bool close_after) {
-  if (!c->io) valk_throw(valk_make_error("disconnected", "client disconnected"));
-  Write *w = valk_root_alloc(sizeof *w);
-  w->data = bytes;
-  w->conn = c;
-  w->close_after = close_after;
-  uv_buf_t b = uv_buf_init(AS_STR(bytes)->s, (unsigned)AS_STR(bytes)->len);
-  if (uv_write(&w->req, (uv_stream_t *)&c->io->tcp, &b, 1, write_done) != 0) {
-    valk_root_free(w);
-    conn_close(c);
-    valk_throw(valk_make_error("disconnected", "client disconnected"));
-  }
+  Write *w = c->io ? start_write(c, bytes, close_after, true) : NULL;
+  if (!w) valk_throw(valk_make_error("disconnected", "client disconnected"));
   valk_task *t = valk_task_current();
-  while (!w->done && t) {
+  while (!w->done) {
     c->writer = t;
-    valk_task_park(NULL, NULL);
-    if (!c->io && !w->done) break; /* closed under us: libuv still owns w */
+    V err = valk_pcall(park_writer, NULL);
+    if (err || (!c->io && !w->done)) {
+      /* cancelled, or closed under us: libuv still owns w and frees it */
+      w->waited = false;
+      if (c->writer == t) c->writer = NULL;
+      valk_throw(err ? err : valk_make_error("disconnected", "client disconnected"));
+    }
   }
   int st = w->status;
-  bool done = w->done;
-  if (done) valk_root_free(w);
-  if (!done || st < 0) valk_throw(valk_make_error("disconnected", "client disconnected"));
+  valk_root_free(w);
+  if (st < 0) valk_throw(valk_make_error("disconnected", "client disconnected"));
 }
 
 /* ---- responses ---- */
