@@ -79,7 +79,7 @@ static inline V eval_in(V x, Env *env, V ctx) {
   if (IS_FIX(x)) return x;
   if (x->type == T_SYM) {
     V v = lookup(x, env);
-    if (!v) valk_raise_at(ctx, "unbound symbol: %s", AS_SYM(x)->name);
+    if (!v && !(v = valk_autoload(x))) valk_raise_at(ctx, "unbound symbol: %s", AS_SYM(x)->name);
     return v;
   }
   if (x->type == T_CONS || x->type == T_MAP) return eval_impl(x, env, MODE_NORMAL);
@@ -563,7 +563,7 @@ tail:
   switch (x->type) {
   case T_SYM:
     res = lookup(x, env);
-    if (!res) valk_raise("unbound symbol: %s", sym_name(x));
+    if (!res && !(res = valk_autoload(x))) valk_raise("unbound symbol: %s", sym_name(x));
     goto ret;
   case T_CONS:
     if (x->kind == K_SEXPR) goto sexpr;
@@ -706,7 +706,7 @@ sexpr: {
       }
     }
     f = lookup(head, env);
-    if (!f) valk_raise_at(x, "unbound symbol: %s", sym_name(head));
+    if (!f && !(f = valk_autoload(head))) valk_raise_at(x, "unbound symbol: %s", sym_name(head));
   } else {
     f = eval_in(head, env, x);
   }

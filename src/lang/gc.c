@@ -20,6 +20,11 @@ static int stress_countdown;
 
 void valk_gc_init(void) {
   GC_INIT();
+  /* Collect less often than libgc's default (divisor 3): the interpreter
+     allocates short-lived frames at a high rate, and each collection
+     marks the whole live heap. Measured on fib(30): 0.22 s -> 0.17 s for
+     about 1.5 MB more RSS. GC_FREE_SPACE_DIVISOR still overrides. */
+  if (!getenv("GC_FREE_SPACE_DIVISOR")) GC_set_free_space_divisor(1);
   const char *s = getenv("VALK_GC_STRESS");
   if (s && *s && strcmp(s, "0") != 0) {
     const char *iv = getenv("VALK_GC_STRESS_INTERVAL");

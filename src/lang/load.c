@@ -113,6 +113,23 @@ V valk_require(const char *name, const char *from_file) {
   return valk_load_file(AS_STR(path)->s);
 }
 
+/* Libraries loaded on first use of one of their names, so that start-up
+   and the live heap stay small for programs that never use them. */
+static const struct { const char *prefix; const char *lib; } autoloads[] = {
+    {"http/", "http"}, {"http2/", "http"}, {"get-param", "http"}, {"git/", "git"}, {NULL, NULL}};
+
+V valk_autoload(V sym) {
+  const char *name = AS_SYM(sym)->name;
+  for (int i = 0; autoloads[i].prefix; i++) {
+    if (strncmp(name, autoloads[i].prefix, strlen(autoloads[i].prefix)) != 0) continue;
+    V key = valk_strf("lib:%s", autoloads[i].lib);
+    if (loaded && valk_map_has(loaded, key)) return NULL;
+    valk_require(autoloads[i].lib, NULL);
+    return AS_SYM(sym)->global;
+  }
+  return NULL;
+}
+
 static V bi_load(V *a, int n) {
   Str *p = valk_arg_str(a, n, 0, "load");
   return valk_load_file(AS_STR(resolve(p->s))->s);

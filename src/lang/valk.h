@@ -299,6 +299,7 @@ V valk_eval_string(const char *src, size_t len, const char *file);
 V valk_load_file(const char *path);        /* raises on error */
 V valk_read_file(const char *path);        /* whole file; NULL, errno set */
 V valk_require(const char *name, const char *from_file);
+V valk_autoload(V sym); /* loads the library that defines sym; its value or NULL */
 const char *valk_current_file(void);
 
 /* special form numbers stored in Sym.special */
