@@ -4,7 +4,7 @@ WARN    := -Wall -Wextra -Werror
 CSTD    := -std=c11 -D_GNU_SOURCE
 INC     := -Isrc/lang -Isrc/rt -Isrc/net -Isrc -Ibuild/gen -I/usr/share/include/llhttp
 OPT     ?= -O2 -g
-LIBS    := -lgc -ledit -luv -lpcre2-8 -lyaml -lcrypto -lcurl -lpthread -lm
+LIBS    := -lgc -ledit -luv -lpcre2-8 -lyaml -lcrypto -lcurl -lsqlite3 -lpthread -lm
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 LIB_VALK := $(sort $(wildcard lib/*.valk))
