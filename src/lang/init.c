@@ -97,6 +97,7 @@ void valk_init(int argc, char **argv) {
   valk_crypto_register();
   valk_regex_register();
   valk_db_register();
+  valk_log_register();
   valk_http_server_register();
   valk_http_client_register();
   valk_rt_register();

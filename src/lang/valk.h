@@ -344,6 +344,7 @@ void valk_yaml_register(void);   /* src/sys/yaml.c */
 void valk_crypto_register(void); /* src/sys/crypto.c */
 void valk_regex_register(void);  /* src/sys/regex.c */
 void valk_db_register(void);     /* src/sys/db.c */
+void valk_log_register(void);    /* src/rt/logsink.c */
 void valk_http_server_register(void); /* src/net/server.c */
 void valk_http_client_register(void); /* src/net/client.c */
 void valk_rt_register(void);     /* src/rt/task.c */

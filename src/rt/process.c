@@ -55,6 +55,7 @@ typedef struct Proc {
   size_t nlines, dropped_lines;
   V pending;          /* reversed list of lines not yet given to exec-stream */
   V name;             /* command name, for messages */
+  V log;              /* log sink from the run context, or NULL */
   V args;             /* argument list */
   valk_task *waiter;
   bool exited, timed_out, cancelled, done;
@@ -105,6 +106,7 @@ static void finish_if_complete(Proc *p) {
 
 static void add_line(Proc *p, int stream, const char *s, size_t n) {
   if (n && s[n - 1] == '\r') n--;
+  if (p->log) valk_log_line(p->log, stream == S_OUT ? "stdout" : "stderr", s, n);
   V line = valk_list(3, valk_float(elapsed_ms(p)), valk_kw(stream == S_OUT ? "stdout" : "stderr"), valk_str(s, n));
   p->pending = valk_cons(line, p->pending);
   if (p->nlines < MAX_LINES) {
@@ -242,6 +244,8 @@ typedef struct {
   double timeout, grace;
   size_t cap;
   V on_line;    /* exec-stream callback */
+  V ctx_env;    /* :env of the run context, under the explicit :env */
+  V log;        /* :log of the run context */
 } Spec;
 
 static V opt(V *a, int n, int from, const char *name) { return valk_kwarg(a, n, from, name, NULL); }
@@ -267,7 +271,18 @@ static void parse_spec(V *a, int n, Spec *sp, const char *who) {
   }
   sp->cmd = items[0];
   sp->args = valk_list_from(items + 1, npos - 1);
+  V ctx = valk_task_context();
+  if (IS(ctx, T_MAP)) {
+    V e = valk_map_get(ctx, valk_kw("env"), NIL);
+    sp->ctx_env = IS(e, T_MAP) ? e : NULL;
+    V lg = valk_map_get(ctx, valk_kw("log"), NIL);
+    sp->log = valk_is_log(lg) ? lg : NULL;
+  }
   sp->cwd = opt(a, n, npos, "cwd");
+  if ((!sp->cwd || sp->cwd == NIL) && IS(ctx, T_MAP)) {
+    V ws = valk_map_get(ctx, valk_kw("workspace"), NIL);
+    if (IS(ws, T_STR)) sp->cwd = ws;
+  }
   sp->env = opt(a, n, npos, "env");
   sp->stdin_str = opt(a, n, npos, "stdin");
   V ec = opt(a, n, npos, "env-clear");
@@ -303,9 +318,11 @@ static char **build_env(Spec *sp) {
       if (!eq) continue;
       valk_map_set(m, valk_str(*e, (size_t)(eq - *e)), valk_cstr(eq + 1));
     }
-  if (sp->env && sp->env != NIL) {
+  V layers[2] = {sp->ctx_env, sp->env && sp->env != NIL ? sp->env : NULL};
+  for (int li = 0; li < 2; li++) {
+    if (!layers[li]) continue;
     V k, v;
-    for (uint32_t i = 0; valk_map_next(sp->env, &i, &k, &v);) {
+    for (uint32_t i = 0; valk_map_next(layers[li], &i, &k, &v);) {
       V key = valk_cstr(env_key(k));
       if (v == NIL) valk_map_del(m, key);
       else valk_map_set(m, key, valk_display(v));
@@ -349,6 +366,7 @@ static Proc *proc_start(Spec *sp) {
   p->name = sp->cmd;
   p->args = sp->args;
   p->grace_s = sp->grace;
+  p->log = sp->log;
   buf_init(&p->s[0].buf, 256);
   buf_init(&p->s[1].buf, 256);
   buf_init(&p->s[0].partial, 256);
@@ -398,7 +416,7 @@ static Proc *proc_start(Spec *sp) {
   memset(&o, 0, sizeof o);
   o.file = argv[0];
   o.args = argv;
-  o.env = (sp->env && sp->env != NIL) || sp->env_clear ? build_env(sp) : NULL;
+  o.env = (sp->env && sp->env != NIL) || sp->env_clear || sp->ctx_env ? build_env(sp) : NULL;
   o.cwd = sp->cwd && sp->cwd != NIL ? AS_STR(sp->cwd)->s : NULL;
   o.flags = UV_PROCESS_DETACHED;
   o.stdio_count = 3;

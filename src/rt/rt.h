@@ -48,6 +48,8 @@ struct valk_task {
   V wake_error;         /* raised by valk_task_park when set */
   V pending_cancel;     /* cancellation that arrived while not parked */
   V children;           /* processes owned by this task (killed on cancel) */
+  V ctx;                /* run context, inherited by fibers it starts: a map
+                           that may hold :env (map), :workspace, :log */
 };
 
 uv_loop_t *valk_loop(void);
@@ -72,6 +74,16 @@ uint64_t valk_task_seq(valk_task *t);
 V valk_future_await(V fut);
 valk_future *valk_future_get(V v, const char *who);
 bool valk_is_future(V v);
+
+/* The current task's run context (NIL when none). exec takes :env,
+   :workspace (default :cwd) and :log (a log sink for every output line)
+   from it; env/get reads :env first. */
+V valk_task_context(void);
+
+/* log sinks and secret masking (logsink.c) */
+bool valk_is_log(V v);
+void valk_log_line(V sink, const char *stream, const char *text, size_t n);
+V valk_mask_secrets(V text);
 
 /* Blocking work in the thread pool (work.c): runs work(data) on a worker
    thread while the calling fiber parks. See work.c for the rules. */
