@@ -19,7 +19,18 @@ static void write_out(FILE *f, V *a, int n) {
   fputc('\n', f);
 }
 
+bool (*valk_print_hook)(const char *text, size_t len);
+
 static V bi_print(V *a, int n) {
+  if (valk_print_hook) {
+    Buf b;
+    buf_init(&b, 64);
+    for (int i = 0; i < n; i++) {
+      if (i) buf_putc(&b, ' ');
+      valk_print_to(&b, a[i], false);
+    }
+    if (valk_print_hook(b.s, b.len)) return NIL;
+  }
   write_out(stdout, a, n);
   return NIL;
 }

@@ -116,7 +116,9 @@ V valk_require(const char *name, const char *from_file) {
 /* Libraries loaded on first use of one of their names, so that start-up
    and the live heap stay small for programs that never use them. */
 static const struct { const char *prefix; const char *lib; } autoloads[] = {
-    {"http/", "http"}, {"http2/", "http"}, {"get-param", "http"}, {"git/", "git"}, {NULL, NULL}};
+    {"http/", "http"}, {"http2/", "http"}, {"get-param", "http"}, {"git/", "git"},
+    {"pipeline", "ci"}, {"step", "ci"}, {"run-pipeline", "ci"}, {"trigger-pipeline", "ci"},
+    {"run/", "ci"}, {"fail!", "ci"}, {"all-passed?", "ci"}, {"secret", "ci"}, {NULL, NULL}};
 
 V valk_autoload(V sym) {
   const char *name = AS_SYM(sym)->name;

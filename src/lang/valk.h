@@ -310,6 +310,10 @@ enum {
   SF_ASSERT, SF_ASSERT_EQ, SF_ASSERT_ERROR, SF_COUNT
 };
 
+/* Where print output goes: when set and it returns true, the hook took
+   the text (the runtime sends a CI step's prints to the step's log). */
+extern bool (*valk_print_hook)(const char *text, size_t len);
+
 /* ---- builtins ---- */
 typedef struct {
   const char *name;

@@ -145,6 +145,17 @@ static V bi_mask(V *a, int n) {
   return valk_mask_secrets(IS(a[0], T_STR) ? a[0] : valk_display(a[0]));
 }
 
+/* print inside a fiber whose run context has a :log goes to that log */
+static bool print_to_log(const char *text, size_t len) {
+  V ctx = valk_task_context();
+  if (!IS(ctx, T_MAP)) return false;
+  V log = valk_map_get(ctx, valk_kw("log"), NIL);
+  if (!valk_is_log(log)) return false;
+  V args[3] = {log, valk_str(text, len), valk_kw("print")};
+  valk_apply(valk_lookup(valk_sym("log/write"), NULL), args, 3);
+  return true;
+}
+
 static const valk_reg log_fns[] = {
     {"log/open", bi_open, 1, 1, "(log/open path) an append-only log file"},
     {"log/write", bi_write, 2, 3, "(log/write log text [stream]) appends stamped, secret-masked lines"},
@@ -154,4 +165,7 @@ static const valk_reg log_fns[] = {
     {"secret/mask", bi_mask, 1, 1, "(secret/mask text) text with every registered secret replaced by ***"},
     {NULL, NULL, 0, 0, NULL}};
 
-void valk_log_register(void) { valk_register(log_fns); }
+void valk_log_register(void) {
+  valk_register(log_fns);
+  valk_print_hook = print_to_log;
+}

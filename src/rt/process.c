@@ -65,7 +65,31 @@ typedef struct Proc {
   uint64_t t0, t1;    /* uv_hrtime at start and exit */
   double timeout_s, grace_s;
   V stdin_str;
+  struct Proc *prev_live, *next_live; /* in `live` until it exits */
 } Proc;
+
+/* Processes still running. When valk exits, their process groups are
+   killed: a command never outlives the program that started it (each
+   runs in its own session, so nothing else would stop it). */
+static Proc *live;
+
+static void live_add(Proc *p) {
+  p->next_live = live;
+  if (live) live->prev_live = p;
+  live = p;
+}
+
+static void live_remove(Proc *p) {
+  if (p->prev_live) p->prev_live->next_live = p->next_live;
+  else if (live == p) live = p->next_live;
+  if (p->next_live) p->next_live->prev_live = p->prev_live;
+  p->prev_live = p->next_live = NULL;
+}
+
+static void kill_live_at_exit(void) {
+  for (Proc *p = live; p; p = p->next_live)
+    if (p->pid > 0) kill(-p->pid, SIGKILL);
+}
 
 /* One read buffer for every pipe: libuv calls on_read right after
    on_alloc on this one thread, and on_read copies the bytes out. */
@@ -190,6 +214,7 @@ static void drain_expired(uv_timer_t *t) {
 
 static void on_process_exit(uv_process_t *h, int64_t status, int sig) {
   Proc *p = h->data;
+  live_remove(p);
   p->exited = true;
   p->exit_status = status;
   p->term_signal = sig;
@@ -437,6 +462,7 @@ static Proc *proc_start(Spec *sp) {
   }
   p->open += 2; /* the process handle, and the waiter's claim */
   p->pid = p->proc.pid;
+  live_add(p);
   uv_read_start((uv_stream_t *)&p->pipes[0], on_alloc, on_read);
   uv_read_start((uv_stream_t *)&p->pipes[1], on_alloc, on_read);
   if (has_in) {
@@ -661,5 +687,6 @@ void valk_process_register(void) {
     setrlimit(RLIMIT_NOFILE, &rl);
   }
   signal(SIGPIPE, SIG_IGN);
+  atexit(kill_live_at_exit);
   valk_register(proc_fns);
 }
