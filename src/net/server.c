@@ -483,15 +483,10 @@ static int on_message_complete(llhttp_t *p) {
   return 0;
 }
 
-/* Parses raw bytes as one connection's input, without a socket: the
-   entry point of the fuzz harness (test/fuzz/fuzz_http.c). Returns the
-   number of complete requests, or -status when the input is rejected. */
-int valk_http_parse_for_fuzzing(const char *data, size_t n, size_t max_body) {
-  static Server srv;
-  srv.max_body = max_body;
-  srv.max_header = 16 * 1024;
+/* A connection's parsing state, not yet attached to a socket. */
+static Conn *conn_new(Server *srv) {
   Conn *c = valk_alloc(sizeof *c);
-  c->srv = &srv;
+  c->srv = srv;
   c->queue = EMPTY;
   buf_init(&c->url, 128);
   buf_init(&c->field, 64);
@@ -500,6 +495,17 @@ int valk_http_parse_for_fuzzing(const char *data, size_t n, size_t max_body) {
   c->headers = valk_map_new(4);
   llhttp_init(&c->parser, HTTP_REQUEST, &settings);
   c->parser.data = c;
+  return c;
+}
+
+/* Parses raw bytes as one connection's input, without a socket: the
+   entry point of the fuzz harness (test/fuzz/fuzz_http.c). Returns the
+   number of complete requests, or -status when the input is rejected. */
+int valk_http_parse_for_fuzzing(const char *data, size_t n, size_t max_body) {
+  static Server srv;
+  srv.max_body = max_body;
+  srv.max_header = 16 * 1024;
+  Conn *c = conn_new(&srv);
   llhttp_errno_t e = llhttp_execute(&c->parser, data, n);
   if (e != HPE_OK && e != HPE_PAUSED) return -(c->reject ? c->reject : 400);
   return (int)valk_list_len(c->queue);
@@ -553,22 +559,13 @@ static void on_connection(uv_stream_t *ls, int status) {
     uv_close((uv_handle_t *)&io->timer, io_closed);
     return;
   }
-  Conn *c = valk_alloc(sizeof *c);
+  Conn *c = conn_new(srv);
   c->io = io;
-  c->srv = srv;
   io->conn = c;
   srv->nconns++;
   c->next = srv->conns;
   if (srv->conns) srv->conns->prev = c;
   srv->conns = c;
-  c->queue = EMPTY;
-  buf_init(&c->url, 128);
-  buf_init(&c->field, 64);
-  buf_init(&c->value, 128);
-  buf_init(&c->body, 256);
-  c->headers = valk_map_new(4);
-  llhttp_init(&c->parser, HTTP_REQUEST, &settings);
-  c->parser.data = c;
   struct sockaddr_storage sa;
   int len = sizeof sa;
   if (uv_tcp_getpeername(&io->tcp, (struct sockaddr *)&sa, &len) == 0) {
