@@ -5,6 +5,7 @@
  *   valk FILE [args...]   run a script; *args* holds args
  *   valk -e EXPR [args]   evaluate EXPR and print its readable form
  *   valk test PATH...     run every deftest in the files/directories
+ *   valk ci run FILE ...  run a pipeline locally; also ci history, ci logs
  *
  * Exit status is 0, or 1 after an uncaught error (reported on stderr).
  */
@@ -87,6 +88,13 @@ static void run_command(void *ud) {
     int status = run_tests(argc - 2, argv + 2);
     fflush(stdout);
     exit(status);
+  } else if (argc >= 2 && strcmp(argv[1], "ci") == 0) {
+    valk_require("ci", NULL);
+    V args = EMPTY;
+    for (int i = argc - 1; i >= 2; i--) args = valk_cons(valk_cstr(argv[i]), args);
+    V status = valk_call(valk_lookup(valk_sym("ci/main"), NULL), 1, args);
+    fflush(stdout);
+    exit(vtype(status) == T_INT ? (int)valk_int_get(status) : 1);
   } else if (argc >= 2) {
     valk_load_file(argv[1]);
   } else {
