@@ -142,13 +142,21 @@ static V groups(Entry *e, Str *s, int rc, pcre2_match_data *md) {
   return out;
 }
 
+/* Matches a[1] against a[0] from the start; the caller frees *md. */
+static int first_match(V *a, int n, const char *who, Entry **e, Str **s, pcre2_match_data **md) {
+  *s = valk_arg_str(a, n, 0, who);
+  Str *p = valk_arg_str(a, n, 1, who);
+  *e = compile(p, true, who);
+  *md = new_match_data(*e, who);
+  return match_at(*e, *s, 0, 0, *md, who);
+}
+
 /* (str/match s pattern) */
 static V bi_match(V *a, int n) {
-  Str *s = valk_arg_str(a, n, 0, "str/match");
-  Str *p = valk_arg_str(a, n, 1, "str/match");
-  Entry *e = compile(p, true, "str/match");
-  pcre2_match_data *md = new_match_data(e, "str/match");
-  int rc = match_at(e, s, 0, 0, md, "str/match");
+  Entry *e;
+  Str *s;
+  pcre2_match_data *md;
+  int rc = first_match(a, n, "str/match", &e, &s, &md);
   V r = rc < 0 ? NIL : groups(e, s, rc, md);
   pcre2_match_data_free(md);
   return r;
@@ -156,11 +164,10 @@ static V bi_match(V *a, int n) {
 
 /* (str/matches? s pattern) */
 static V bi_matches(V *a, int n) {
-  Str *s = valk_arg_str(a, n, 0, "str/matches?");
-  Str *p = valk_arg_str(a, n, 1, "str/matches?");
-  Entry *e = compile(p, true, "str/matches?");
-  pcre2_match_data *md = new_match_data(e, "str/matches?");
-  int rc = match_at(e, s, 0, 0, md, "str/matches?");
+  Entry *e;
+  Str *s;
+  pcre2_match_data *md;
+  int rc = first_match(a, n, "str/matches?", &e, &s, &md);
   pcre2_match_data_free(md);
   return BOOL(rc >= 0);
 }
