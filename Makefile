@@ -26,7 +26,7 @@ UNIT_TESTS := $(patsubst test/unit/%.c,build/test/%,$(wildcard test/unit/*.c))
 ASAN_UNIT_TESTS := $(patsubst test/unit/%.c,build/test-asan/%,$(wildcard test/unit/*.c))
 ASAN_ENV := ASAN_OPTIONS=detect_leaks=0:detect_stack_use_after_return=0
 
-.PHONY: all build run test test-unit test-valk test-asan test-gc-stress test-docs test-fuzz fuzz fuzz-http bench bench-soak deps clean
+.PHONY: all build run test test-unit test-valk test-asan test-gc-stress test-docs test-fuzz fuzz fuzz-http bench bench-smoke bench-soak deps clean
 
 all: build
 build: deps build/valk
@@ -76,8 +76,9 @@ build/test-asan/%: test/unit/%.c $(ASAN_CORE_OBJ) test/unit/unit.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) $(WARN) $(INC) -Itest/unit -O1 -g $(SAN) -o $@ $< $(ASAN_CORE_OBJ) $(LIBS)
 
+# the project's own pipeline (ci.valk) on this checkout
 run: build
-	build/valk
+	build/valk ci run ci.valk --workspace .
 
 # ---- tests ----
 test: build
@@ -125,7 +126,11 @@ bench-soak: build
 	@bench/http-soak.sh
 
 bench: build
-	@bench/run.sh; bench/runtime.sh; bench/json.sh; bench/http.sh
+	@bench/run.sh; bench/runtime.sh; bench/json.sh; bench/http.sh; bench/ci.sh
+
+# each interpreter benchmark once: the programs still run and agree
+bench-smoke: build
+	@RUNS=1 bench/run.sh
 
 clean:
 	rm -rf build

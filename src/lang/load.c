@@ -118,7 +118,8 @@ V valk_require(const char *name, const char *from_file) {
 static const struct { const char *prefix; const char *lib; } autoloads[] = {
     {"http/", "http"}, {"http2/", "http"}, {"get-param", "http"}, {"git/", "git"},
     {"pipeline", "ci"}, {"step", "ci"}, {"run-pipeline", "ci"}, {"trigger-pipeline", "ci"},
-    {"run/", "ci"}, {"ci/", "ci"}, {"artifact/", "ci"}, {"fail!", "ci"}, {"all-passed?", "ci"}, {"secret", "ci"}, {NULL, NULL}};
+    {"run/", "ci"}, {"ci/", "ci"}, {"artifact/", "ci"}, {"fail!", "ci"}, {"all-passed?", "ci"}, {"secret", "ci"},
+    {"docker/", "deploy"}, {"k8s/", "deploy"}, {"notify/", "deploy"}, {NULL, NULL}};
 
 V valk_autoload(V sym) {
   const char *name = AS_SYM(sym)->name;

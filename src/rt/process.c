@@ -304,6 +304,7 @@ static void parse_spec(V *a, int n, Spec *sp, const char *who) {
     sp->log = valk_is_log(lg) ? lg : NULL;
   }
   sp->cwd = opt(a, n, npos, "cwd");
+  if (sp->cwd && IS(sp->cwd, T_STR)) sp->cwd = valk_cstr(valk_run_path(AS_STR(sp->cwd)->s));
   if ((!sp->cwd || sp->cwd == NIL) && IS(ctx, T_MAP)) {
     V ws = valk_map_get(ctx, valk_kw("workspace"), NIL);
     if (IS(ws, T_STR)) sp->cwd = ws;

@@ -79,6 +79,11 @@ bool valk_is_future(V v);
    :workspace (default :cwd) and :log (a log sink for every output line)
    from it; env/get reads :env first. */
 V valk_task_context(void);
+/* The file a path names inside the current run: relative paths, and
+   "/workspace" (the conventional mount point of container CIs) with what
+   follows it, resolve in the run context's :workspace. Outside a run, or
+   without a :workspace, p is returned unchanged. */
+const char *valk_run_path(const char *p);
 
 /* log sinks and secret masking (logsink.c) */
 bool valk_is_log(V v);

@@ -412,6 +412,16 @@ static V bi_with_timeout(V *a, int n) {
 
 V valk_task_context(void) { return running ? running->ctx : NIL; }
 
+const char *valk_run_path(const char *p) {
+  V ctx = valk_task_context();
+  V ws = IS(ctx, T_MAP) ? valk_map_get(ctx, valk_kw("workspace"), NIL) : NIL;
+  if (!IS(ws, T_STR)) return p;
+  if (p[0] != '/') return AS_STR(valk_strf("%s/%s", AS_STR(ws)->s, p))->s;
+  if (strncmp(p, "/workspace", 10) == 0 && (p[10] == '\0' || p[10] == '/'))
+    return AS_STR(valk_strf("%s%s", AS_STR(ws)->s, p + 10))->s;
+  return p;
+}
+
 static V bi_context(V *a, int n) {
   (void)a; (void)n;
   return valk_task_context();

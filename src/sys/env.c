@@ -129,6 +129,12 @@ static V bi_pid(V *a, int n) {
   return valk_int(getpid());
 }
 
+/* (sys/tty? [fd]) whether fd (default 1, standard output) is a terminal */
+static V bi_tty(V *a, int n) {
+  int64_t fd = n > 0 ? valk_arg_int(a, n, 0, "sys/tty?") : 1;
+  return BOOL(fd >= 0 && fd <= INT32_MAX && isatty((int)fd));
+}
+
 static const valk_reg env_fns[] = {
     {"env/get", bi_get, 1, 2, "(env/get name [default]) value of an environment variable, or default (nil)"},
     {"env/set", bi_set, 2, 2, "(env/set name value) sets a variable for this process and its children; nil unsets"},
@@ -139,6 +145,7 @@ static const valk_reg env_fns[] = {
     {"time/format", bi_format, 1, -1, "(time/format secs [fmt] [:local true]) ISO 8601 UTC, or strftime fmt"},
     {"sys/executable", bi_executable, 0, 0, "(sys/executable) path of the running valk binary"},
     {"sys/pid", bi_pid, 0, 0, "(sys/pid) process id of this valk"},
+    {"sys/tty?", bi_tty, 0, 1, "(sys/tty? [fd]) true when fd (default 1, standard output) is a terminal"},
     {NULL, NULL, 0, 0, NULL}};
 
 void valk_sysenv_register(void) {

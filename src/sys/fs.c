@@ -377,7 +377,7 @@ static const char *path_arg(V *a, int n, int i, const char *who) {
   Str *s = valk_arg_str(a, n, i, who);
   if (!s->len) valk_raise("%s: empty path", who);
   if (memchr(s->s, '\0', s->len)) valk_raise("%s: path contains a NUL byte", who);
-  return s->s;
+  return valk_run_path(s->s);
 }
 
 static V bi_read(V *a, int n) {

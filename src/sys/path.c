@@ -1,12 +1,13 @@
 /*
  * path.c - path strings (path/...): pure text operations, no system calls
- * except getcwd for path/absolute.
+ * except getcwd for path/absolute; path/workspace reads the run context.
  *
  * POSIX semantics: dirname and basename ignore trailing slashes, "a" has
  * directory "."; absolute and relative normalise "." and ".." lexically,
  * without resolving symbolic links (like Python's os.path.abspath).
  */
 #include "valk.h"
+#include "rt.h"
 
 #include <limits.h>
 #include <string.h>
@@ -119,12 +120,82 @@ static V bi_relative(V *a, int n) {
   return buf_to_str(&b);
 }
 
+/* Glob match of s[0..sl) against p[0..pl): "*" and "?" stay within one
+   path component, "**" crosses "/", "[...]" is a character class ("!" or
+   "^" negates), "\\" quotes the next character. Backtracks only over the
+   last star, which bounds the work by pl * sl. */
+static int class_match(const char *p, size_t pl, size_t *i, char c) {
+  size_t j = *i + 1;
+  int neg = j < pl && (p[j] == '!' || p[j] == '^');
+  if (neg) j++;
+  int hit = 0;
+  for (size_t first = j; j < pl && (p[j] != ']' || j == first); j++) {
+    if (j + 2 < pl && p[j + 1] == '-' && p[j + 2] != ']') {
+      hit |= (unsigned char)c >= (unsigned char)p[j] && (unsigned char)c <= (unsigned char)p[j + 2];
+      j += 2;
+    } else hit |= p[j] == c;
+  }
+  if (j >= pl) return -1; /* no closing ']': the '[' is a literal */
+  *i = j + 1;
+  return hit != neg;
+}
+
+static int glob_match(const char *p, size_t pl, const char *s, size_t sl) {
+  size_t i = 0, k = 0, star_i = 0, star_k = 0;
+  int star = 0;
+  while (k < sl) {
+    if (i + 1 < pl && p[i] == '*' && p[i + 1] == '*') {
+      /* a double star: try every split of the rest; followed by a slash
+         it also matches no directory at all. Recursion depth is the
+         number of double stars in the pattern. */
+      if (i + 2 < pl && p[i + 2] == '/' && glob_match(p + i + 3, pl - i - 3, s + k, sl - k)) return 1;
+      for (size_t t = k; t <= sl; t++)
+        if (glob_match(p + i + 2, pl - i - 2, s + t, sl - t)) return 1;
+      return 0;
+    }
+    if (i < pl && p[i] == '*') {
+      star = 1, star_i = ++i, star_k = k;
+      continue;
+    }
+    if (i < pl && p[i] == '[') {
+      size_t ni = i;
+      int m = class_match(p, pl, &ni, s[k]);
+      if (m == 1 && s[k] != '/') { i = ni, k++; continue; }
+      if (m == -1 && s[k] == '[') { i++, k++; continue; }
+    } else if (i < pl && p[i] == '?') {
+      if (s[k] != '/') { i++, k++; continue; }
+    } else if (i < pl && p[i] == '\\' && i + 1 < pl) {
+      if (p[i + 1] == s[k]) { i += 2, k++; continue; }
+    } else if (i < pl && p[i] == s[k]) { i++, k++; continue; }
+    /* mismatch: the last "*" swallows one more character, never a "/"
+       (a later "*" can absorb whatever an earlier one could) */
+    if (!star || s[star_k] == '/') return 0;
+    i = star_i, k = ++star_k;
+  }
+  while (i < pl && p[i] == '*') i++;
+  return i == pl;
+}
+
+static V bi_match(V *a, int n) {
+  Str *p = valk_arg_str(a, n, 0, "path/match?");
+  Str *s = valk_arg_str(a, n, 1, "path/match?");
+  return glob_match(p->s, p->len, s->s, s->len) ? VTRUE : VFALSE;
+}
+
+/* (path/workspace p) see valk_run_path */
+static V bi_workspace(V *a, int n) {
+  Str *p = valk_arg_str(a, n, 0, "path/workspace");
+  return valk_cstr(valk_run_path(p->s));
+}
+
 static const valk_reg path_fns[] = {
     {"path/dirname", bi_dirname, 1, 1, "(path/dirname p) the directory part of p"},
     {"path/basename", bi_basename, 1, 1, "(path/basename p) the last component of p"},
     {"path/extension", bi_extension, 1, 1, "(path/extension p) \".gz\" for \"a.tar.gz\", \"\" when none"},
     {"path/join", bi_join, 1, -1, "(path/join a b ...) parts joined with /; an absolute part starts over"},
     {"path/absolute", bi_absolute, 1, 1, "(path/absolute p) absolute path with . and .. resolved"},
+    {"path/workspace", bi_workspace, 1, 1, "(path/workspace p) p inside the current run: relative paths and /workspace/... resolve in the run's workspace"},
+    {"path/match?", bi_match, 2, 2, "(path/match? pattern s) glob match: * and ? within a component, ** across /, [a-z] classes"},
     {"path/relative", bi_relative, 1, 2, "(path/relative p [base]) p relative to base (default: working directory)"},
     {NULL, NULL, 0, 0, NULL}};
 
