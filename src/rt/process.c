@@ -1,9 +1,14 @@
 /*
  * process.c - running external commands: exec, spawn, exec-stream.
  *
- * A command runs with uv_spawn in a new session (UV_PROCESS_DETACHED), so
- * it leads its own process group and a timeout or a cancel can signal the
- * whole tree with kill(-pgid). Output is read through pipes by the loop;
+ * A command starts with posix_spawn in a new session (POSIX_SPAWN_SETSID),
+ * so it leads its own process group and a timeout or a cancel can signal
+ * the whole tree with kill(-pgid). posix_spawn rather than uv_spawn: glibc
+ * starts the child with CLONE_VM|CLONE_VFORK, where libuv 1.44 forks and
+ * copies the page tables of the whole heap and every fiber stack, which
+ * made a start 3-5x slower in a busy valk (measured in bench/ci.sh). The
+ * child's exit is watched through a pidfd polled by the loop, so there is
+ * no SIGCHLD handler and no other child is ever reaped by mistake. Output is read through pipes by the loop;
  * stdout and stderr are kept separately (up to a cap, then cut with a
  * marker while the process runs on) and as one interleaved list of
  * timestamped lines. Only the calling fiber waits.
@@ -21,8 +26,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <spawn.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -42,7 +51,8 @@ typedef struct {
 } Stream;
 
 typedef struct Proc {
-  uv_process_t proc;
+  uv_poll_t exitpoll; /* readable when the child has exited */
+  int pidfd;
   uv_pipe_t pipes[2]; /* stdout, stderr */
   uv_pipe_t in;
   uv_timer_t timer;   /* timeout, then kill grace, then drain */
@@ -101,6 +111,10 @@ static void maybe_free(Proc *p) {
 
 static void on_close(uv_handle_t *h) {
   Proc *p = h->data;
+  if (h == (uv_handle_t *)&p->exitpoll && p->pidfd >= 0) {
+    close(p->pidfd); /* a polled fd is closed only once its handle is */
+    p->pidfd = -1;
+  }
   p->open--;
   maybe_free(p);
 }
@@ -124,7 +138,7 @@ static void finish_if_complete(Proc *p) {
     p->timer_on = false;
   }
   close_handle(p, (uv_handle_t *)&p->timer);
-  close_handle(p, (uv_handle_t *)&p->proc);
+  close_handle(p, (uv_handle_t *)&p->exitpoll);
   if (p->waiter) valk_task_wake(p->waiter);
 }
 
@@ -212,12 +226,19 @@ static void drain_expired(uv_timer_t *t) {
   finish_if_complete(p);
 }
 
-static void on_process_exit(uv_process_t *h, int64_t status, int sig) {
+static void on_process_exit(uv_poll_t *h, int status, int events) {
+  (void)status; (void)events;
   Proc *p = h->data;
+  int ws;
+  pid_t r;
+  do r = waitpid(p->pid, &ws, WNOHANG);
+  while (r < 0 && errno == EINTR);
+  if (r == 0) return; /* not yet: poll again */
+  uv_poll_stop(h);
   live_remove(p);
   p->exited = true;
-  p->exit_status = status;
-  p->term_signal = sig;
+  p->exit_status = r > 0 && WIFEXITED(ws) ? WEXITSTATUS(ws) : 0;
+  p->term_signal = r > 0 && WIFSIGNALED(ws) ? WTERMSIG(ws) : 0;
   p->t1 = uv_hrtime();
   if (p->timer_on) uv_timer_stop(&p->timer);
   p->timer_on = false;
@@ -366,38 +387,109 @@ static char **build_env(Spec *sp) {
 static V spawn_error(Spec *sp, int rc) {
   const char *cmd = AS_STR(sp->cmd)->s;
   switch (rc) {
-  case UV_ENOENT:
+  case ENOENT:
     if (sp->cwd && sp->cwd != NIL) {
       struct stat st;
       if (stat(AS_STR(sp->cwd)->s, &st) != 0 || !S_ISDIR(st.st_mode))
         return valk_make_error("error", "exec: working directory %s: No such directory", AS_STR(sp->cwd)->s);
     }
     return valk_make_error("error", "command not found: %s", cmd);
-  case UV_EACCES: return valk_make_error("error", "permission denied: %s", cmd);
-  case UV_EMFILE: case UV_ENFILE:
+  case EACCES: return valk_make_error("error", "permission denied: %s", cmd);
+  case EMFILE: case ENFILE:
     return valk_make_error("error", "exec %s: too many open files", cmd);
-  case UV_EAGAIN: return valk_make_error("error", "exec %s: cannot create a process (process limit reached)", cmd);
-  case UV_ENOMEM: return valk_make_error("error", "exec %s: out of memory", cmd);
-  default: return valk_make_error("error", "exec %s: %s", cmd, uv_strerror(rc));
+  case EAGAIN: return valk_make_error("error", "exec %s: cannot create a process (process limit reached)", cmd);
+  case ENOMEM: return valk_make_error("error", "exec %s: out of memory", cmd);
+  default: return valk_make_error("error", "exec %s: %s", cmd, strerror(rc));
   }
 }
 
-/* Starts the process; raises (with nothing left running) on failure. */
-static Proc *proc_start(Spec *sp) {
-  uv_loop_t *loop = valk_loop();
-  Proc *p = valk_root_alloc(sizeof *p);
-  p->cap = sp->cap;
-  p->lines = EMPTY;
-  p->pending = EMPTY;
-  p->name = sp->cmd;
-  p->args = sp->args;
-  p->grace_s = sp->grace;
-  p->log = sp->log;
-  buf_init(&p->s[0].buf, 256);
-  buf_init(&p->s[1].buf, 256);
-  buf_init(&p->s[0].partial, 256);
-  buf_init(&p->s[1].partial, 256);
+/* The file to execute for cmd: cmd itself when it holds a slash, else the
+   first executable regular file of that name in the PATH of the child's
+   environment (execvp's rule, but a run's :env may change PATH). NULL with
+   *err set to ENOENT, or EACCES when only non-executable ones exist. */
+static const char *find_command(const char *cmd, char **envp, int *err) {
+  if (strchr(cmd, '/')) return cmd;
+  const char *path = NULL;
+  for (char **e = envp; *e; e++)
+    if (strncmp(*e, "PATH=", 5) == 0) { path = *e + 5; break; }
+  if (!path) path = "/usr/local/bin:/usr/bin:/bin";
+  *err = ENOENT;
+  for (const char *d = path;;) {
+    const char *end = strchrnul(d, ':');
+    const char *full = end == d ? AS_STR(valk_strf("./%s", cmd))->s
+                                : AS_STR(valk_strf("%.*s/%s", (int)(end - d), d, cmd))->s;
+    struct stat st;
+    if (stat(full, &st) == 0 && S_ISREG(st.st_mode)) {
+      if (access(full, X_OK) == 0) return full;
+      *err = EACCES;
+    }
+    if (!*end) return NULL;
+    d = end + 1;
+  }
+}
 
+/* A close-on-exec pipe whose ends are above 2, so that dup2 onto the
+   child's 0, 1 or 2 always makes a new descriptor (which loses the flag). */
+static int make_pipe(int fd[2]) {
+  if (pipe2(fd, O_CLOEXEC) != 0) return errno;
+  for (int i = 0; i < 2; i++)
+    if (fd[i] < 3) {
+      int moved = fcntl(fd[i], F_DUPFD_CLOEXEC, 3);
+      int e = errno;
+      close(fd[i]);
+      fd[i] = moved;
+      if (moved < 0) return e;
+    }
+  return 0;
+}
+
+static void close_fd(int *fd) {
+  if (*fd >= 0) close(*fd);
+  *fd = -1;
+}
+
+/* posix_spawn in a new session, signals at their defaults and unblocked,
+   stdin from in_fd (or /dev/null), stdout and stderr to the pipes, in cwd,
+   with no other descriptor inherited. A file that is not a binary and has
+   no #! line runs with /bin/sh, as execvp would. Returns 0 or an errno. */
+static int spawn_child(const char *file, char **argv, char **envp, const char *cwd,
+                       int in_fd, int out_fd, int err_fd, pid_t *pid) {
+  posix_spawn_file_actions_t fa;
+  posix_spawnattr_t at;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawnattr_init(&at);
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  sigdelset(&all, SIGKILL);
+  sigdelset(&all, SIGSTOP);
+  posix_spawnattr_setsigmask(&at, &none);
+  posix_spawnattr_setsigdefault(&at, &all);
+  posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  if (in_fd >= 0) posix_spawn_file_actions_adddup2(&fa, in_fd, 0);
+  else posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
+  posix_spawn_file_actions_adddup2(&fa, err_fd, 2);
+  if (cwd) posix_spawn_file_actions_addchdir_np(&fa, cwd);
+  posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+  int rc = posix_spawn(pid, file, &fa, &at, argv, envp);
+  if (rc == ENOEXEC) {
+    size_t n = 0;
+    while (argv[n]) n++;
+    char **shargv = valk_alloc((n + 2) * sizeof(char *));
+    shargv[0] = "/bin/sh";
+    shargv[1] = (char *)file;
+    for (size_t i = 1; i <= n; i++) shargv[i + 1] = argv[i];
+    rc = posix_spawn(pid, "/bin/sh", &fa, &at, shargv, envp);
+  }
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&at);
+  return rc;
+}
+
+/* Starts the process; raises (with nothing left running or open) on
+   failure. */
+static Proc *proc_start(Spec *sp) {
   size_t nargs = valk_list_len(sp->args);
   char **argv = valk_alloc((nargs + 4) * sizeof(char *));
   size_t ai = 0;
@@ -418,55 +510,67 @@ static Proc *proc_start(Spec *sp) {
   }
   argv[ai] = NULL;
 
+  bool has_in = sp->stdin_str && sp->stdin_str != NIL;
+  char **envp = (sp->env && sp->env != NIL) || sp->env_clear || sp->ctx_env ? build_env(sp) : environ;
+  const char *cwd = sp->cwd && sp->cwd != NIL ? AS_STR(sp->cwd)->s : NULL;
+  int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1};
+  int rc = make_pipe(out);
+  if (!rc) rc = make_pipe(err);
+  if (!rc && has_in) rc = make_pipe(in);
+  const char *file = rc ? NULL : find_command(argv[0], envp, &rc);
+  uint64_t t0 = uv_hrtime();
+  pid_t pid = -1;
+  if (file) rc = spawn_child(file, argv, envp, cwd, in[0], out[1], err[1], &pid);
+  int pidfd = -1;
+  if (!rc && (pidfd = (int)syscall(SYS_pidfd_open, pid, 0)) < 0) {
+    rc = errno;
+    kill(-pid, SIGKILL);
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
+  }
+  close_fd(&in[0]);
+  close_fd(&out[1]);
+  close_fd(&err[1]);
+  if (rc) {
+    close_fd(&in[1]);
+    close_fd(&out[0]);
+    close_fd(&err[0]);
+    valk_throw(spawn_error(sp, rc));
+  }
+
+  uv_loop_t *loop = valk_loop();
+  Proc *p = valk_root_alloc(sizeof *p);
+  p->cap = sp->cap;
+  p->lines = EMPTY;
+  p->pending = EMPTY;
+  p->name = sp->cmd;
+  p->args = sp->args;
+  p->grace_s = sp->grace;
+  p->log = sp->log;
+  p->t0 = t0;
+  p->pid = pid;
+  p->pidfd = pidfd;
+  buf_init(&p->s[0].buf, 256);
+  buf_init(&p->s[1].buf, 256);
+  buf_init(&p->s[0].partial, 256);
+  buf_init(&p->s[1].partial, 256);
   uv_pipe_init(loop, &p->pipes[0], 0);
   uv_pipe_init(loop, &p->pipes[1], 0);
+  uv_pipe_open(&p->pipes[0], out[0]);
+  uv_pipe_open(&p->pipes[1], err[0]);
   uv_timer_init(loop, &p->timer);
-  p->pipes[0].data = p->pipes[1].data = p->timer.data = p->proc.data = p;
-  p->open = 3;
-  bool has_in = sp->stdin_str && sp->stdin_str != NIL;
-  if (has_in) {
-    uv_pipe_init(loop, &p->in, 0);
-    p->in.data = p;
-    p->open++;
-    p->has_in = true;
-  }
-  uv_stdio_container_t stdio[3];
-  stdio[0].flags = has_in ? (UV_CREATE_PIPE | UV_READABLE_PIPE) : UV_IGNORE;
-  stdio[0].data.stream = (uv_stream_t *)&p->in;
-  stdio[1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
-  stdio[1].data.stream = (uv_stream_t *)&p->pipes[0];
-  stdio[2].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
-  stdio[2].data.stream = (uv_stream_t *)&p->pipes[1];
-
-  uv_process_options_t o;
-  memset(&o, 0, sizeof o);
-  o.file = argv[0];
-  o.args = argv;
-  o.env = (sp->env && sp->env != NIL) || sp->env_clear || sp->ctx_env ? build_env(sp) : NULL;
-  o.cwd = sp->cwd && sp->cwd != NIL ? AS_STR(sp->cwd)->s : NULL;
-  o.flags = UV_PROCESS_DETACHED;
-  o.stdio_count = 3;
-  o.stdio = stdio;
-  o.exit_cb = on_process_exit;
-  p->t0 = uv_hrtime();
-  int rc = uv_spawn(loop, &p->proc, &o);
-  if (rc != 0) {
-    V err = spawn_error(sp, rc);
-    /* the process handle must be closed too, even though spawn failed */
-    p->open++;
-    close_handle(p, (uv_handle_t *)&p->proc);
-    close_handle(p, (uv_handle_t *)&p->pipes[0]);
-    close_handle(p, (uv_handle_t *)&p->pipes[1]);
-    close_handle(p, (uv_handle_t *)&p->timer);
-    if (has_in) close_handle(p, (uv_handle_t *)&p->in);
-    valk_throw(err);
-  }
-  p->open += 2; /* the process handle, and the waiter's claim */
-  p->pid = p->proc.pid;
+  uv_poll_init(loop, &p->exitpoll, pidfd);
+  p->pipes[0].data = p->pipes[1].data = p->timer.data = p->exitpoll.data = p;
+  p->open = 4 + 1; /* the two pipes, the timer, the exit poll; the waiter's claim */
   live_add(p);
+  uv_poll_start(&p->exitpoll, UV_READABLE, on_process_exit);
   uv_read_start((uv_stream_t *)&p->pipes[0], on_alloc, on_read);
   uv_read_start((uv_stream_t *)&p->pipes[1], on_alloc, on_read);
   if (has_in) {
+    uv_pipe_init(loop, &p->in, 0);
+    uv_pipe_open(&p->in, in[1]);
+    p->in.data = p;
+    p->open++;
+    p->has_in = true;
     p->stdin_str = sp->stdin_str;
     uv_buf_t b = uv_buf_init(AS_STR(sp->stdin_str)->s, (unsigned)AS_STR(sp->stdin_str)->len);
     p->wreq.data = p;

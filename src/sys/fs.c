@@ -28,7 +28,7 @@
 #include <unistd.h>
 
 enum { OP_READ, OP_WRITE, OP_APPEND, OP_STAT, OP_LIST, OP_MKDIRS, OP_RMTREE, OP_COPY, OP_MOVE,
-       OP_UNLINK, OP_GLOB, OP_WALK, OP_MKDTEMP };
+       OP_UNLINK, OP_GLOB, OP_WALK, OP_MKDTEMP, OP_SYNC };
 
 typedef struct {
   int op;
@@ -263,6 +263,14 @@ static void fs_work(void *data) {
   case OP_STAT:
     if (stat(j->a, &j->st) != 0) j->err = errno;
     return;
+  case OP_SYNC: {
+    /* fsync flushes the file's data whichever descriptor wrote it */
+    int fd = open(j->a, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) { j->err = errno; return; }
+    if (fsync(fd) != 0) j->err = errno;
+    close(fd);
+    return;
+  }
   case OP_LIST: {
     DIR *d = opendir(j->a);
     if (!d) { j->err = errno; return; }
@@ -478,6 +486,11 @@ static V bi_delete(V *a, int n) {
   return NIL;
 }
 
+static V bi_sync(V *a, int n) {
+  run(OP_SYNC, "file/sync", path_arg(a, n, 0, "file/sync"), NULL);
+  return NIL;
+}
+
 static V bi_glob(V *a, int n) {
   return take_names(run(OP_GLOB, "file/glob", path_arg(a, n, 0, "file/glob"), NULL));
 }
@@ -510,6 +523,7 @@ static const valk_reg fs_fns[] = {
     {"file/copy", bi_copy, 2, 2, "(file/copy src dst) copies a file (into dst when dst is a directory); returns the new path"},
     {"file/move", bi_move, 2, 2, "(file/move src dst) renames or moves a file; returns the new path"},
     {"file/delete", bi_delete, 1, 1, "(file/delete path) removes a file or symbolic link"},
+    {"file/sync", bi_sync, 1, 1, "(file/sync path) waits until the file's written data is on the disk (fsync)"},
     {"file/glob", bi_glob, 1, 1, "(file/glob pattern) sorted paths matching * ? [..] and ** (any depth)"},
     {"dir/list", bi_dir_list, 1, 1, "(dir/list path) sorted names in a directory"},
     {"dir/exists?", bi_is_dir, 1, 1, "(dir/exists? path) true when path is a directory"},
