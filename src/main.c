@@ -89,6 +89,8 @@ static void run_command(void *ud) {
     fflush(stdout);
     exit(status);
   } else if (argc >= 2 && strcmp(argv[1], "ci") == 0) {
+    /* progress lines must reach a pipe or a log file as they happen */
+    setvbuf(stdout, NULL, _IOLBF, 0);
     valk_require("ci", NULL);
     V args = EMPTY;
     for (int i = argc - 1; i >= 2; i--) args = valk_cons(valk_cstr(argv[i]), args);
