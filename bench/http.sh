@@ -23,7 +23,8 @@ PP=$(port)
 PPID2=$!
 sleep 1
 
-cp ../shared/testdata/github-webhooks/create/payload.json "$TMP/payload.json"
+# GitHub's create event (6.9 KB), installed by `make testdata`
+cp build/testdata/github-webhooks/create/1.json "$TMP/payload.json" || exit 1
 cat >"$TMP/post.lua" <<LUA
 local f = io.open("$TMP/payload.json", "rb")
 wrk.method = "POST"
