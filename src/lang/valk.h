@@ -191,6 +191,21 @@ const char *valk_type_name(V v);
 bool valk_is_number(V v);
 double valk_num_get(V v);
 bool valk_is_callable(V v);
+/* the list behind a sequence argument (list, nil or map); raises naming
+   who at form (NULL: the running builtin's call) for anything else */
+V valk_as_list(V v, V form, const char *who);
+/* the name a keyword, symbol or string stands for (a key, an option, a
+   header or variable name); raises "who: what must be ..." otherwise */
+const char *valk_key_name(V v, const char *who, const char *what);
+/* natural order of two numbers, strings or keywords: -1, 0 or 1 */
+int valk_compare(V x, V y, const char *who);
+/* value of a hexadecimal digit, -1 for any other character */
+static inline int valk_hexval(int c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
 
 /* maps (map.c) */
 V valk_map_new(uint32_t cap);
@@ -227,6 +242,7 @@ void buf_init(Buf *b, size_t cap);
 void buf_put(Buf *b, const char *s, size_t n);
 void buf_puts(Buf *b, const char *s);
 void buf_putc(Buf *b, char c);
+void buf_put_utf8(Buf *b, uint32_t cp);
 void buf_printf(Buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 V buf_to_str(Buf *b);
 void valk_print_to(Buf *b, V v, bool readable);
@@ -235,7 +251,8 @@ V valk_repr(V v);    /* readable form as a string value */
 V valk_display(V v); /* display form: strings raw */
 const char *valk_repr_c(V v);
 void valk_format_float(Buf *b, double d);
-V valk_format(V fmt, V *args, int n, const char *who);
+V valk_format(V fmt, V *args, int n, const char *who);   /* ~a ~s ~d ~% ~~ */
+V valk_format_c(V fmt, V *args, int n, const char *who); /* %s %d %% */
 
 /* ---- errors (error.c) ---- */
 typedef struct valk_handler {

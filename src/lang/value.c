@@ -157,6 +157,22 @@ V valk_list_reverse(V l) {
   return r;
 }
 
+/* The list behind a sequence argument: a list as it is, nil as {}, a map
+   as its {key value} entries in order. Anything else raises an error
+   naming who, placed at form (the running builtin's call when NULL). */
+V valk_as_list(V v, V form, const char *who) {
+  if (IS_LIST(v)) return v;
+  if (v == NIL) return EMPTY;
+  if (IS(v, T_MAP)) {
+    V out = EMPTY;
+    V k, val;
+    for (uint32_t i = 0; valk_map_next(v, &i, &k, &val);) out = valk_cons(valk_list(2, k, val), out);
+    return valk_list_reverse(out);
+  }
+  valk_raise_at(form ? form : valk_S->form, "%s: expected a list or map, got %s (%s)", who, valk_type_name(v),
+                valk_repr_c(v));
+}
+
 V valk_native(const char *tag, void *ptr, V data) {
   Native *o = new_obj(sizeof(Native), T_NATIVE);
   o->tag = tag;
@@ -178,6 +194,12 @@ V valk_builtin_new(const char *name, valk_cfn fn, int min, int max, const char *
 bool valk_is_callable(V v) {
   if (IS_FIX(v)) return false;
   return v->type == T_BUILTIN || v->type == T_LAMBDA || v->type == T_KW || v->type == T_MAP;
+}
+
+const char *valk_key_name(V v, const char *who, const char *what) {
+  if (IS(v, T_KW) || IS(v, T_SYM)) return AS_SYM(v)->name;
+  if (IS(v, T_STR)) return AS_STR(v)->s;
+  valk_raise("%s: %s must be a keyword, symbol or string, got %s", who, what, valk_type_name(v));
 }
 
 const char *valk_type_name(V v) {
@@ -257,4 +279,27 @@ bool valk_key_equal(V a, V b) {
   int ta = vtype(a), tb = vtype(b);
   if (ta != tb) return false;
   return equal_rec(a, b);
+}
+
+/* Natural order: numbers by value, strings bytewise, keywords by name. */
+int valk_compare(V x, V y, const char *who) {
+  if (IS(x, T_STR) && IS(y, T_STR)) {
+    size_t m = AS_STR(x)->len < AS_STR(y)->len ? AS_STR(x)->len : AS_STR(y)->len;
+    int c = memcmp(AS_STR(x)->s, AS_STR(y)->s, m);
+    if (c) return (c > 0) - (c < 0);
+    return (AS_STR(x)->len > AS_STR(y)->len) - (AS_STR(x)->len < AS_STR(y)->len);
+  }
+  if (valk_is_number(x) && valk_is_number(y)) {
+    if (vtype(x) == T_INT && vtype(y) == T_INT) {
+      int64_t ix = valk_int_get(x), iy = valk_int_get(y);
+      return (ix > iy) - (ix < iy);
+    }
+    double dx = valk_num_get(x), dy = valk_num_get(y);
+    return (dx > dy) - (dx < dy);
+  }
+  if (IS(x, T_KW) && IS(y, T_KW)) {
+    int c = strcmp(AS_SYM(x)->name, AS_SYM(y)->name);
+    return (c > 0) - (c < 0);
+  }
+  valk_raise("%s: cannot compare %s with %s; pass a comparison function", who, valk_type_name(x), valk_type_name(y));
 }
