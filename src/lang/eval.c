@@ -50,6 +50,7 @@ void valk_env_define(Env *e, V sym, V val) {
   if (!e) { AS_SYM(sym)->global = val; return; }
   for (int i = 0; i < e->n; i++)
     if (e->slots[2 * i] == sym) { e->slots[2 * i + 1] = val; return; }
+  VALK_ASSERT(e->n <= e->cap, "an environment holds at most cap bindings");
   if (e->n == e->cap) {
     int ncap = e->cap ? e->cap * 2 : 4;
     V *ns = valk_alloc((size_t)(2 * ncap) * sizeof(V));
@@ -97,7 +98,10 @@ static int list_count(V l) {
 
 static bool is_qexpr(V x) { return IS_CONS(x) && (x->kind == K_QEXPR || x->kind == K_DATA); }
 
-static const char *sym_name(V s) { return AS_SYM(s)->name; }
+static const char *sym_name(V s) {
+  VALK_ASSERT(IS(s, T_SYM) || IS(s, T_KW), "only symbols and keywords have names");
+  return AS_SYM(s)->name;
+}
 
 static _Noreturn void bad_form(V form, const char *what, const char *usage) {
   valk_raise_at(form, "%s: malformed, expected %s", what, usage);
@@ -150,6 +154,7 @@ static Env *bind_args(Lambda *f, V *args, int n, V form) {
   }
   int np = f->nparams;
   Env *e = valk_env_new(f->env, np + (f->rest ? 1 : 0));
+  VALK_ASSERT(e->cap == np + (f->rest ? 1 : 0), "a call environment has room for exactly the parameters");
   V *s = e->slots;
   for (int i = 0; i < np; i++) { s[2 * i] = f->params[i]; s[2 * i + 1] = args[i]; }
   e->n = np;
@@ -763,7 +768,10 @@ sexpr: {
 }
 
 ret:
-  if (pushed) valk_S->ci = ci.prev;
+  if (pushed) {
+    VALK_ASSERT(valk_S->ci == &ci, "an evaluation pops exactly the call info it pushed");
+    valk_S->ci = ci.prev;
+  }
   return res;
 }
 
@@ -788,6 +796,7 @@ V valk_apply(V f, V *args, int n) {
     res = NIL;
     for (V b = fn->body; IS_CONS(b); b = CDR(b))
       res = eval_impl(CAR(b), e, (fn->h.kind & LF_QBODY) && !IS_CONS(CDR(b)) ? MODE_CODE : MODE_NORMAL);
+    VALK_ASSERT(valk_S->ci == &ci, "an application pops exactly the call info it pushed");
     valk_S->ci = ci.prev;
     break;
   }

@@ -82,6 +82,7 @@ V buf_to_str(Buf *b) {
   Str *o = valk_alloc(sizeof(Str));
   o->h.type = T_STR;
   buf_reserve(b, 0);
+  VALK_ASSERT(b->len < b->cap, "a buffer keeps room for the terminating NUL");
   b->s[b->len] = '\0';
   o->s = b->s;
   o->len = b->len;

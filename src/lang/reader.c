@@ -315,5 +315,7 @@ V valk_read(Reader *r) {
   r->depth = 0;
   r->form_line = r->line;
   r->form_col = r->col;
-  return read_form(r);
+  V form = read_form(r);
+  VALK_ASSERT(r->depth == 0, "a complete form closes every bracket it opened");
+  return form;
 }

@@ -26,10 +26,15 @@ V valk_int(int64_t i) {
   if (i >= FIX_MIN && i <= FIX_MAX) return MK_FIX(i);
   Int *o = new_obj(sizeof(Int), T_INT);
   o->i = i;
+  VALK_ASSERT(i < FIX_MIN || i > FIX_MAX, "an integer in the fixnum range is never boxed");
   return (V)o;
 }
 
-int64_t valk_int_get(V v) { return IS_FIX(v) ? FIX_VAL(v) : ((Int *)v)->i; }
+int64_t valk_int_get(V v) {
+  if (IS_FIX(v)) return FIX_VAL(v);
+  VALK_ASSERT(v->type == T_INT, "valk_int_get is only given integers (callers check vtype first)");
+  return ((Int *)v)->i;
+}
 
 V valk_float(double d) {
   Float *o = new_obj(sizeof(Float), T_FLOAT);
@@ -103,6 +108,7 @@ static V intern(InternTable *t, const char *name, size_t len, int type) {
   uint32_t j = h & (t->cap - 1);
   for (Sym *s; (s = t->slots[j]); j = (j + 1) & (t->cap - 1))
     if (s->hash == h && s->len == len && memcmp(s->name, name, len) == 0) return (V)s;
+  VALK_ASSERT(type == T_SYM || type == T_KW, "only symbols and keywords are interned");
   Sym *s = new_obj(sizeof(Sym), type);
   s->hash = h;
   s->len = len;
@@ -148,6 +154,7 @@ V valk_list(int n, ...) {
 size_t valk_list_len(V l) {
   size_t n = 0;
   for (; IS_CONS(l); l = CDR(l)) n++;
+  VALK_ASSERT(l == EMPTY, "a list is a chain of cells ending in EMPTY");
   return n;
 }
 
