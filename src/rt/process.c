@@ -742,7 +742,7 @@ static V bi_process_kill(V *a, int n) {
   if (n > 1) {
     if (vtype(a[1]) == T_INT) sig = (int)valk_int_get(a[1]);
     else {
-      const char *s = IS(a[1], T_KW) ? AS_SYM(a[1])->name : valk_arg_str(a, n, 1, "process-kill")->s;
+      const char *s = valk_key_name(a[1], "process-kill", "the signal");
       if (!strncmp(s, "SIG", 3)) s += 3;
       static const struct { const char *n; int s; } sigs[] = {
           {"TERM", SIGTERM}, {"KILL", SIGKILL}, {"INT", SIGINT}, {"HUP", SIGHUP}, {"QUIT", SIGQUIT}, {"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {NULL, 0}};
