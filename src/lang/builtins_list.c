@@ -4,7 +4,9 @@
  * Lists are immutable cons lists; nil is accepted wherever a list is and
  * behaves as the empty list. Functions that take a count and a list accept
  * both argument orders ((take 2 l) as in Valkyria, (take l 2) too), since
- * the types tell them apart.
+ * the types tell them apart; so does repeat. head and tail, as in upstream
+ * Valkyria, are the first element and the rest and refuse an empty list;
+ * first and rest are the forgiving versions.
  */
 #include "valk.h"
 

@@ -2,8 +2,9 @@
  * builtins_str.c - printing, string building and the reader as a function.
  *
  * print/println write display forms separated by spaces and end the line;
- * str concatenates display forms; repr gives the readable form. Strings
- * are byte strings: len and substring count bytes.
+ * write and printf (C-style directives, as upstream Valkyria) write
+ * without a newline; str concatenates display forms; repr gives the
+ * readable form. Strings are byte strings: len and substring count bytes.
  */
 #include "valk.h"
 

@@ -1,5 +1,6 @@
 /*
- * string.c - string functions (str/...).
+ * string.c - string functions (str/..., and upstream Valkyria's
+ * make-string and ord).
  *
  * Strings are byte strings: positions and lengths count bytes, and case
  * conversion touches ASCII letters only, so UTF-8 text passes through
