@@ -4,25 +4,13 @@
  * Lists are immutable cons lists; nil is accepted wherever a list is and
  * behaves as the empty list. Functions that take a count and a list accept
  * both argument orders ((take 2 l) as in Valkyria, (take l 2) too), since
- * the types tell them apart.
+ * the types tell them apart; so does repeat. head and tail, as in upstream
+ * Valkyria, are the first element and the rest and refuse an empty list;
+ * first and rest are the forgiving versions.
  */
 #include "valk.h"
 
 #include <string.h>
-
-/* Returns v as a list: lists as they are, nil as {}, a map as its {k v}
-   entries. Anything else is an error naming the function. */
-static V as_list(V v, const char *who) {
-  if (IS_LIST(v)) return v;
-  if (v == NIL) return EMPTY;
-  if (IS(v, T_MAP)) {
-    V out = EMPTY;
-    V k, val;
-    for (uint32_t i = 0; valk_map_next(v, &i, &k, &val);) out = valk_cons(valk_list(2, k, val), out);
-    return valk_list_reverse(out);
-  }
-  valk_raise("%s: expected a list, got %s (%s)", who, valk_type_name(v), valk_repr_c(v));
-}
 
 /* Appends to a list being built front to back. */
 typedef struct { V head, tail; } ListB;
@@ -38,7 +26,7 @@ static V bi_list(V *a, int n) { return valk_list_from(a, n); }
 
 static V bi_cons(V *a, int n) {
   (void)n;
-  return valk_cons(a[0], as_list(a[1], "cons"));
+  return valk_cons(a[0], valk_as_list(a[1], NULL, "cons"));
 }
 
 static V bi_len(V *a, int n) {
@@ -46,19 +34,19 @@ static V bi_len(V *a, int n) {
   V v = a[0];
   if (IS(v, T_STR)) return valk_int((int64_t)AS_STR(v)->len);
   if (IS(v, T_MAP)) return valk_int(AS_MAP(v)->count);
-  return valk_int((int64_t)valk_list_len(as_list(v, "len")));
+  return valk_int((int64_t)valk_list_len(valk_as_list(v, NULL, "len")));
 }
 
 static V bi_head(V *a, int n) {
   (void)n;
-  V l = as_list(a[0], "head");
+  V l = valk_as_list(a[0], NULL, "head");
   if (l == EMPTY) valk_raise("head: empty list");
-  return valk_cons(CAR(l), EMPTY);
+  return CAR(l);
 }
 
 static V bi_tail(V *a, int n) {
   (void)n;
-  V l = as_list(a[0], "tail");
+  V l = valk_as_list(a[0], NULL, "tail");
   if (l == EMPTY) valk_raise("tail: empty list");
   return CDR(l);
 }
@@ -66,36 +54,46 @@ static V bi_tail(V *a, int n) {
 static V bi_first(V *a, int n) {
   (void)n;
   if (IS(a[0], T_STR)) return AS_STR(a[0])->len ? valk_str(AS_STR(a[0])->s, 1) : NIL;
-  V l = as_list(a[0], "first");
+  V l = valk_as_list(a[0], NULL, "first");
   return l == EMPTY ? NIL : CAR(l);
 }
 
 static V bi_second(V *a, int n) {
   (void)n;
-  V l = as_list(a[0], "second");
+  V l = valk_as_list(a[0], NULL, "second");
   return IS_CONS(l) && IS_CONS(CDR(l)) ? CAR(CDR(l)) : NIL;
 }
 
 static V bi_rest(V *a, int n) {
   (void)n;
-  V l = as_list(a[0], "rest");
+  V l = valk_as_list(a[0], NULL, "rest");
   return l == EMPTY ? EMPTY : CDR(l);
 }
 
 static V bi_last(V *a, int n) {
   (void)n;
-  V l = as_list(a[0], "last");
+  V l = valk_as_list(a[0], NULL, "last");
   if (l == EMPTY) return NIL;
   while (IS_CONS(CDR(l))) l = CDR(l);
   return CAR(l);
 }
 
+static V bi_init(V *a, int n) {
+  (void)n;
+  V l = valk_as_list(a[0], NULL, "init");
+  if (l == EMPTY) valk_raise("init: empty list");
+  ListB b;
+  lb_init(&b);
+  for (; IS_CONS(CDR(l)); l = CDR(l)) lb_add(&b, CAR(l));
+  return b.head;
+}
+
 /* Splits (f n list) / (f list n) into the list and the count. */
 static void list_and_count(V *a, V *l, int64_t *k, const char *who) {
-  if (vtype(a[0]) == T_INT) { *k = valk_int_get(a[0]); *l = as_list(a[1], who); return; }
+  if (vtype(a[0]) == T_INT) { *k = valk_int_get(a[0]); *l = valk_as_list(a[1], NULL, who); return; }
   if (vtype(a[1]) != T_INT) valk_raise("%s: expected an integer and a list", who);
   *k = valk_int_get(a[1]);
-  *l = as_list(a[0], who);
+  *l = valk_as_list(a[0], NULL, who);
 }
 
 static V bi_nth(V *a, int n) {
@@ -143,7 +141,7 @@ static V bi_reverse(V *a, int n) {
     for (size_t i = 0; i < s->len; i++) AS_STR(r)->s[i] = s->s[s->len - 1 - i];
     return r;
   }
-  return valk_list_reverse(as_list(a[0], "reverse"));
+  return valk_list_reverse(valk_as_list(a[0], NULL, "reverse"));
 }
 
 /* (join l1 l2...) concatenates lists; (join s1 s2...) strings */
@@ -158,9 +156,9 @@ static V bi_join(V *a, int n) {
     return buf_to_str(&b);
   }
   if (n == 0) return EMPTY;
-  V result = as_list(a[n - 1], "join");
+  V result = valk_as_list(a[n - 1], NULL, "join");
   for (int i = n - 2; i >= 0; i--) {
-    V rev = valk_list_reverse(as_list(a[i], "join"));
+    V rev = valk_list_reverse(valk_as_list(a[i], NULL, "join"));
     for (; IS_CONS(rev); rev = CDR(rev)) result = valk_cons(CAR(rev), result);
   }
   return result;
@@ -171,14 +169,14 @@ static V bi_map(V *a, int n) {
   ListB b;
   lb_init(&b);
   if (n == 2) {
-    for (V l = as_list(a[1], "map"); IS_CONS(l); l = CDR(l)) lb_add(&b, valk_apply(f, &CAR(l), 1));
+    for (V l = valk_as_list(a[1], NULL, "map"); IS_CONS(l); l = CDR(l)) lb_add(&b, valk_apply(f, &CAR(l), 1));
     return b.head;
   }
   /* several lists: f gets one element of each, stops at the shortest */
   int k = n - 1;
   V ls[16], args[16];
   if (k > 16) valk_raise("map: at most 16 lists");
-  for (int i = 0; i < k; i++) ls[i] = as_list(a[i + 1], "map");
+  for (int i = 0; i < k; i++) ls[i] = valk_as_list(a[i + 1], NULL, "map");
   for (;;) {
     for (int i = 0; i < k; i++) {
       if (!IS_CONS(ls[i])) return b.head;
@@ -193,7 +191,7 @@ static V bi_filter(V *a, int n) {
   (void)n;
   ListB b;
   lb_init(&b);
-  for (V l = as_list(a[1], "filter"); IS_CONS(l); l = CDR(l))
+  for (V l = valk_as_list(a[1], NULL, "filter"); IS_CONS(l); l = CDR(l))
     if (valk_truthy(valk_apply(a[0], &CAR(l), 1))) lb_add(&b, CAR(l));
   return b.head;
 }
@@ -202,7 +200,7 @@ static V bi_remove(V *a, int n) {
   (void)n;
   ListB b;
   lb_init(&b);
-  for (V l = as_list(a[1], "remove"); IS_CONS(l); l = CDR(l))
+  for (V l = valk_as_list(a[1], NULL, "remove"); IS_CONS(l); l = CDR(l))
     if (!valk_truthy(valk_apply(a[0], &CAR(l), 1))) lb_add(&b, CAR(l));
   return b.head;
 }
@@ -218,12 +216,12 @@ static V fold(V f, V acc, V l) {
 
 static V bi_foldl(V *a, int n) {
   (void)n;
-  return fold(a[0], a[1], as_list(a[2], "foldl"));
+  return fold(a[0], a[1], valk_as_list(a[2], NULL, "foldl"));
 }
 
 static V bi_reduce(V *a, int n) {
-  if (n == 3) return fold(a[0], a[1], as_list(a[2], "reduce"));
-  V l = as_list(a[1], "reduce");
+  if (n == 3) return fold(a[0], a[1], valk_as_list(a[2], NULL, "reduce"));
+  V l = valk_as_list(a[1], NULL, "reduce");
   if (l == EMPTY) return valk_apply(a[0], NULL, 0);
   return fold(a[0], CAR(l), CDR(l));
 }
@@ -246,6 +244,28 @@ static V bi_range(V *a, int n) {
   return out;
 }
 
+/* (repeat f n) calls f with 0..n-1 and lists the results, as upstream
+   Valkyria does; (repeat n x) with x not a function lists n copies of x.
+   Either order works, like take and nth. */
+static V bi_repeat(V *a, int n) {
+  (void)n;
+  V x;
+  int64_t k;
+  if (vtype(a[0]) == T_INT) { k = valk_int_get(a[0]); x = a[1]; }
+  else if (vtype(a[1]) == T_INT) { k = valk_int_get(a[1]); x = a[0]; }
+  else valk_raise("repeat: expected a count and a function or value, got %s and %s", valk_type_name(a[0]),
+                  valk_type_name(a[1]));
+  if (k < 0) valk_raise("repeat: count must not be negative, got %lld", (long long)k);
+  bool call = IS(x, T_BUILTIN) || IS(x, T_LAMBDA);
+  ListB b;
+  lb_init(&b);
+  for (int64_t i = 0; i < k; i++) {
+    V iv = valk_int(i);
+    lb_add(&b, call ? valk_apply(x, &iv, 1) : x);
+  }
+  return b.head;
+}
+
 static V sort_less_fn;
 static int sort_compare(V x, V y) {
   if (sort_less_fn) {
@@ -256,22 +276,7 @@ static int sort_compare(V x, V y) {
     V rargs[2] = {y, x};
     return valk_truthy(valk_apply(sort_less_fn, rargs, 2)) ? 1 : 0;
   }
-  if (IS(x, T_STR) && IS(y, T_STR)) {
-    size_t m = AS_STR(x)->len < AS_STR(y)->len ? AS_STR(x)->len : AS_STR(y)->len;
-    int c = memcmp(AS_STR(x)->s, AS_STR(y)->s, m);
-    if (c) return c;
-    return (AS_STR(x)->len > AS_STR(y)->len) - (AS_STR(x)->len < AS_STR(y)->len);
-  }
-  if (valk_is_number(x) && valk_is_number(y)) {
-    double dx = valk_num_get(x), dy = valk_num_get(y);
-    if (vtype(x) == T_INT && vtype(y) == T_INT) {
-      int64_t ix = valk_int_get(x), iy = valk_int_get(y);
-      return (ix > iy) - (ix < iy);
-    }
-    return (dx > dy) - (dx < dy);
-  }
-  if (IS(x, T_KW) && IS(y, T_KW)) return strcmp(AS_SYM(x)->name, AS_SYM(y)->name);
-  valk_raise("sort: cannot compare %s with %s; pass a comparison function", valk_type_name(x), valk_type_name(y));
+  return valk_compare(x, y, "sort");
 }
 
 static void merge_sort(V *v, V *tmp, size_t n) {
@@ -295,9 +300,9 @@ static void run_sort(void *ud) {
 /* (sort list) natural order; (sort list less?) or (sort less? list) */
 static V bi_sort(V *a, int n) {
   V l, f = NULL;
-  if (n == 1) l = as_list(a[0], "sort");
-  else if (valk_is_callable(a[0]) && !IS(a[0], T_MAP)) { f = a[0]; l = as_list(a[1], "sort"); }
-  else { l = as_list(a[0], "sort"); f = a[1]; }
+  if (n == 1) l = valk_as_list(a[0], NULL, "sort");
+  else if (valk_is_callable(a[0]) && !IS(a[0], T_MAP)) { f = a[0]; l = valk_as_list(a[1], NULL, "sort"); }
+  else { l = valk_as_list(a[0], NULL, "sort"); f = a[1]; }
   size_t len = valk_list_len(l);
   V *v = valk_alloc((len ? len : 1) * sizeof(V));
   V *tmp = valk_alloc((len ? len : 1) * sizeof(V));
@@ -314,7 +319,7 @@ static V bi_sort(V *a, int n) {
 
 /* (apply f a b... list) */
 static V bi_apply(V *a, int n) {
-  V l = as_list(a[n - 1], "apply");
+  V l = valk_as_list(a[n - 1], NULL, "apply");
   int k = (int)valk_list_len(l) + (n - 2);
   V *args = valk_alloc((size_t)(k ? k : 1) * sizeof(V));
   int i = 0;
@@ -325,14 +330,14 @@ static V bi_apply(V *a, int n) {
 
 static V bi_member(V *a, int n) {
   (void)n;
-  for (V l = as_list(a[1], "member?"); IS_CONS(l); l = CDR(l))
+  for (V l = valk_as_list(a[1], NULL, "member?"); IS_CONS(l); l = CDR(l))
     if (valk_equal(a[0], CAR(l))) return VTRUE;
   return VFALSE;
 }
 
 static V bi_some(V *a, int n) {
   (void)n;
-  for (V l = as_list(a[1], "some"); IS_CONS(l); l = CDR(l)) {
+  for (V l = valk_as_list(a[1], NULL, "some"); IS_CONS(l); l = CDR(l)) {
     V r = valk_apply(a[0], &CAR(l), 1);
     if (valk_truthy(r)) return r;
   }
@@ -341,14 +346,14 @@ static V bi_some(V *a, int n) {
 
 static V bi_every(V *a, int n) {
   (void)n;
-  for (V l = as_list(a[1], "every?"); IS_CONS(l); l = CDR(l))
+  for (V l = valk_as_list(a[1], NULL, "every?"); IS_CONS(l); l = CDR(l))
     if (!valk_truthy(valk_apply(a[0], &CAR(l), 1))) return VFALSE;
   return VTRUE;
 }
 
 static V bi_find(V *a, int n) {
   (void)n;
-  for (V l = as_list(a[1], "find"); IS_CONS(l); l = CDR(l))
+  for (V l = valk_as_list(a[1], NULL, "find"); IS_CONS(l); l = CDR(l))
     if (valk_truthy(valk_apply(a[0], &CAR(l), 1))) return CAR(l);
   return NIL;
 }
@@ -358,12 +363,13 @@ static const valk_reg list_fns[] = {
     {"cons", bi_cons, 2, 2, "(cons x list) list with x in front"},
     {"len", bi_len, 1, 1, "(len x) length of a list, string (bytes) or map"},
     {"count", bi_len, 1, 1, "(count x) same as len"},
-    {"head", bi_head, 1, 1, "(head list) a list holding only the first element"},
+    {"head", bi_head, 1, 1, "(head list) the first element; an error when the list is empty"},
     {"tail", bi_tail, 1, 1, "(tail list) the list without its first element"},
     {"first", bi_first, 1, 1, "(first list) the first element, nil when empty"},
     {"second", bi_second, 1, 1, "(second list) the second element, nil when absent"},
     {"rest", bi_rest, 1, 1, "(rest list) all but the first element, {} when empty"},
     {"last", bi_last, 1, 1, "(last list) the last element, nil when empty"},
+    {"init", bi_init, 1, 1, "(init list) all but the last element; an error when the list is empty"},
     {"nth", bi_nth, 2, 2, "(nth list i) element at 0-based index i; (nth i list) also works"},
     {"take", bi_take, 2, 2, "(take n list) the first n elements"},
     {"drop", bi_drop, 2, 2, "(drop n list) all but the first n elements"},
@@ -375,6 +381,7 @@ static const valk_reg list_fns[] = {
     {"remove", bi_remove, 2, 2, "(remove pred list) elements for which pred is false"},
     {"foldl", bi_foldl, 3, 3, "(foldl f init list) left fold: (f (f init x1) x2)..."},
     {"reduce", bi_reduce, 2, 3, "(reduce f [init] list) left fold"},
+    {"repeat", bi_repeat, 2, 2, "(repeat f n) list of (f 0) ... (f n-1); (repeat n x) list of n copies of x when x is not a function"},
     {"range", bi_range, 1, 3, "(range [start] end [step]) integers from start below end"},
     {"sort", bi_sort, 1, 2, "(sort list [less?]) stable sort, natural order by default"},
     {"apply", bi_apply, 2, -1, "(apply f args... list) calls f with the list spread as arguments"},

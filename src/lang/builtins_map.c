@@ -107,9 +107,9 @@ static V bi_symbol(V *a, int n) {
 
 static V bi_name(V *a, int n) {
   (void)n;
-  if (IS(a[0], T_KW) || IS(a[0], T_SYM)) return valk_str(AS_SYM(a[0])->name, AS_SYM(a[0])->len);
   if (IS(a[0], T_STR)) return a[0];
-  valk_raise("name: expected a keyword, symbol or string, got %s", valk_type_name(a[0]));
+  const char *name = valk_key_name(a[0], "name", "argument");
+  return valk_str(name, AS_SYM(a[0])->len);
 }
 
 /* (kwargs rest-list) turns trailing :key value pairs into a map */

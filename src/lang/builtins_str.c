@@ -2,8 +2,9 @@
  * builtins_str.c - printing, string building and the reader as a function.
  *
  * print/println write display forms separated by spaces and end the line;
- * str concatenates display forms; repr gives the readable form. Strings
- * are byte strings: len and substring count bytes.
+ * write and printf (C-style directives, as upstream Valkyria) write
+ * without a newline; str concatenates display forms; repr gives the
+ * readable form. Strings are byte strings: len and substring count bytes.
  */
 #include "valk.h"
 
@@ -67,6 +68,14 @@ static V bi_format(V *a, int n) {
   return valk_format(a[0], a + 1, n - 1, "format");
 }
 
+/* (printf fmt args...) as upstream Valkyria: writes the formatted text
+   (%s display, %d number, %% percent) with no newline, like write */
+static V bi_printf(V *a, int n) {
+  valk_arg_str(a, n, 0, "printf");
+  V text = valk_format_c(a[0], a + 1, n - 1, "printf");
+  return bi_write(&text, 1);
+}
+
 /* (substring s start [end]) byte offsets; negative counts from the end */
 static V bi_substring(V *a, int n) {
   Str *s = valk_arg_str(a, n, 0, "substring");
@@ -116,6 +125,7 @@ static const valk_reg str_fns[] = {
     {"repr", bi_repr, 1, 1, "(repr x) readable form of x as a string"},
     {"str", bi_str, 0, -1, "(str x...) concatenation of display forms"},
     {"format", bi_format, 1, -1, "(format fmt args...) ~a display, ~s readable, ~d number, ~% newline"},
+    {"printf", bi_printf, 1, -1, "(printf fmt args...) writes fmt with %s (display form) and %d (number) filled in, %% for %; no newline"},
     {"substring", bi_substring, 2, 3, "(substring s start [end]) bytes from start below end"},
     {"read", bi_read, 1, 1, "(read text) the first form in text, unevaluated"},
     {"read-all", bi_read_all, 1, 1, "(read-all text) all forms in text as a list"},

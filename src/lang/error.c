@@ -96,6 +96,11 @@ void valk_error_fill_trace(V err) {
   e->trace = valk_list_from(items, n);
 }
 
+void valk_assert_fail(const char *cond, const char *why, const char *file, int line) {
+  fprintf(stderr, "%s:%d: valk internal error: assertion %s failed: %s\n", file, line, cond, why);
+  abort();
+}
+
 void valk_throw(V err) {
   valk_error_fill_trace(err);
   valk_handler *h = valk_S->handler;
@@ -103,6 +108,7 @@ void valk_throw(V err) {
     fprintf(stderr, "%s", AS_STR(valk_error_report(err))->s);
     exit(1);
   }
+  VALK_ASSERT(h->prev != h, "the handler chain has no cycle");
   h->err = err;
   valk_S->handler = h->prev;
   valk_S->ci = h->ci;
@@ -113,7 +119,9 @@ V valk_pcall(valk_pfn f, void *ud) {
   valk_handler h;
   V saved_form = valk_S->form;
   if (VALK_TRY(&h)) {
+    valk_callinfo *ci = valk_S->ci;
     f(ud);
+    VALK_ASSERT(valk_S->ci == ci, "a call that returns normally has popped every call info it pushed");
     VALK_END_TRY(&h);
     return NULL;
   }

@@ -50,6 +50,7 @@ void valk_env_define(Env *e, V sym, V val) {
   if (!e) { AS_SYM(sym)->global = val; return; }
   for (int i = 0; i < e->n; i++)
     if (e->slots[2 * i] == sym) { e->slots[2 * i + 1] = val; return; }
+  VALK_ASSERT(e->n <= e->cap, "an environment holds at most cap bindings");
   if (e->n == e->cap) {
     int ncap = e->cap ? e->cap * 2 : 4;
     V *ns = valk_alloc((size_t)(2 * ncap) * sizeof(V));
@@ -97,7 +98,10 @@ static int list_count(V l) {
 
 static bool is_qexpr(V x) { return IS_CONS(x) && (x->kind == K_QEXPR || x->kind == K_DATA); }
 
-static const char *sym_name(V s) { return AS_SYM(s)->name; }
+static const char *sym_name(V s) {
+  VALK_ASSERT(IS(s, T_SYM) || IS(s, T_KW), "only symbols and keywords have names");
+  return AS_SYM(s)->name;
+}
 
 static _Noreturn void bad_form(V form, const char *what, const char *usage) {
   valk_raise_at(form, "%s: malformed, expected %s", what, usage);
@@ -150,6 +154,7 @@ static Env *bind_args(Lambda *f, V *args, int n, V form) {
   }
   int np = f->nparams;
   Env *e = valk_env_new(f->env, np + (f->rest ? 1 : 0));
+  VALK_ASSERT(e->cap == np + (f->rest ? 1 : 0), "a call environment has room for exactly the parameters");
   V *s = e->slots;
   for (int i = 0; i < np; i++) { s[2 * i] = f->params[i]; s[2 * i + 1] = args[i]; }
   e->n = np;
@@ -391,24 +396,12 @@ static V sf_try(V x, Env *env) {
   return result;
 }
 
-static V seq_items(V coll, V ctx, const char *who) {
-  if (IS_LIST(coll)) return coll;
-  if (coll == NIL) return EMPTY;
-  if (IS(coll, T_MAP)) {
-    V items = EMPTY;
-    V k, v;
-    for (uint32_t i = 0; valk_map_next(coll, &i, &k, &v);) items = valk_cons(valk_list(2, k, v), items);
-    return valk_list_reverse(items);
-  }
-  valk_raise_at(ctx, "%s: expected a list or map, got %s", who, valk_type_name(coll));
-}
-
 /* (for-each x xs body...) binds x to each element; (for-each f xs) calls f */
 static V sf_for_each(V x, Env *env) {
   int n = list_count(CDR(x));
   V a = CDR(x);
   if (n >= 3 && IS(CAR(a), T_SYM)) {
-    V items = seq_items(eval_in(second(a), env, x), x, "for-each");
+    V items = valk_as_list(eval_in(second(a), env, x), x, "for-each");
     for (V l = items; IS_CONS(l); l = CDR(l)) {
       Env *e = valk_env_new(env, 1);
       valk_env_define(e, CAR(a), CAR(l));
@@ -418,7 +411,7 @@ static V sf_for_each(V x, Env *env) {
   }
   if (n != 2) bad_form(x, "for-each", "(for-each x list body...) or (for-each f list)");
   V f = eval_in(CAR(a), env, x);
-  V items = seq_items(eval_in(second(a), env, x), x, "for-each");
+  V items = valk_as_list(eval_in(second(a), env, x), x, "for-each");
   for (V l = items; IS_CONS(l); l = CDR(l)) valk_apply(f, &CAR(l), 1);
   return NIL;
 }
@@ -465,9 +458,14 @@ static V sf_assert(V x, Env *env, int which) {
     if (n < 2 || n > 3) bad_form(x, "assert-eq", "(assert-eq expected actual [message])");
     V want = eval_in(CAR(a), env, x);
     V got = eval_in(second(a), env, x);
-    if (!valk_equal(want, got))
-      assert_fail(x, n == 3 ? eval_in(CAR(CDR(CDR(a))), env, x) : NULL,
-                  valk_strf("assert-eq failed: expected %s, actual %s", valk_repr_c(want), valk_repr_c(got)));
+    if (!valk_equal(want, got)) {
+      const char *ws = valk_repr_c(want), *gs = valk_repr_c(got);
+      /* {:a :b} is how both a map and a list of two keywords print */
+      V msg = strcmp(ws, gs) ? valk_strf("assert-eq failed: expected %s, actual %s", ws, gs)
+                             : valk_strf("assert-eq failed: expected %s (a %s), actual %s (a %s)", ws,
+                                         valk_type_name(want), gs, valk_type_name(got));
+      assert_fail(x, n == 3 ? eval_in(CAR(CDR(CDR(a))), env, x) : NULL, msg);
+    }
     return VTRUE;
   }
   /* assert-error: the form must raise; an optional string must occur in the message */
@@ -770,7 +768,10 @@ sexpr: {
 }
 
 ret:
-  if (pushed) valk_S->ci = ci.prev;
+  if (pushed) {
+    VALK_ASSERT(valk_S->ci == &ci, "an evaluation pops exactly the call info it pushed");
+    valk_S->ci = ci.prev;
+  }
   return res;
 }
 
@@ -795,6 +796,7 @@ V valk_apply(V f, V *args, int n) {
     res = NIL;
     for (V b = fn->body; IS_CONS(b); b = CDR(b))
       res = eval_impl(CAR(b), e, (fn->h.kind & LF_QBODY) && !IS_CONS(CDR(b)) ? MODE_CODE : MODE_NORMAL);
+    VALK_ASSERT(valk_S->ci == &ci, "an application pops exactly the call info it pushed");
     valk_S->ci = ci.prev;
     break;
   }

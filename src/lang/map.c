@@ -133,6 +133,8 @@ void valk_map_set(V mv, V key, V val) {
     rebuild(m, m->count + 1);
     find(m, key, &slot);
   }
+  VALK_ASSERT(m->used < m->cap && m->count <= m->used && !(m->icap & (m->icap - 1)) && m->icap >= 2 * m->cap,
+              "a map has room for one more entry and an index at most half full");
   e = (int32_t)m->used++;
   m->kv[2 * e] = key;
   m->kv[2 * e + 1] = val;

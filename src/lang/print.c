@@ -4,8 +4,14 @@
  *
  * Readable output reads back to an equal value: strings are quoted and
  * escaped, floats use the shortest digits that round-trip and keep a ".0"
- * when integral, and a list whose first element is a keyword prints with
- * brackets so that it does not read back as a map literal.
+ * when integral.
+ *
+ * Every list a program builds (list, map, filter, keys, vals, sort, range,
+ * str/split, [a b] ...) prints with braces, {1 2} and {:a :b} alike. The
+ * reader reads a brace form that starts with a keyword as a map literal,
+ * so such a list reads back as a map; a list written in source (quoted
+ * code such as '(:name m) or [:a b]) keeps brackets when it starts with a
+ * keyword, so code always reads back as the code it was.
  */
 #include "valk.h"
 
@@ -55,11 +61,28 @@ void buf_printf(Buf *b, const char *fmt, ...) {
   b->len += (size_t)n;
 }
 
+/* Appends the UTF-8 encoding of code point cp (at most 0x10FFFF). */
+void buf_put_utf8(Buf *b, uint32_t cp) {
+  char u[4];
+  size_t n;
+  if (cp < 0x80) { u[0] = (char)cp; n = 1; }
+  else if (cp < 0x800) { u[0] = (char)(0xC0 | (cp >> 6)); u[1] = (char)(0x80 | (cp & 0x3F)); n = 2; }
+  else if (cp < 0x10000) {
+    u[0] = (char)(0xE0 | (cp >> 12)); u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    u[2] = (char)(0x80 | (cp & 0x3F)); n = 3;
+  } else {
+    u[0] = (char)(0xF0 | (cp >> 18)); u[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+    u[2] = (char)(0x80 | ((cp >> 6) & 0x3F)); u[3] = (char)(0x80 | (cp & 0x3F)); n = 4;
+  }
+  buf_put(b, u, n);
+}
+
 /* The string takes over the buffer's memory. */
 V buf_to_str(Buf *b) {
   Str *o = valk_alloc(sizeof(Str));
   o->h.type = T_STR;
   buf_reserve(b, 0);
+  VALK_ASSERT(b->len < b->cap, "a buffer keeps room for the terminating NUL");
   b->s[b->len] = '\0';
   o->s = b->s;
   o->len = b->len;
@@ -99,6 +122,10 @@ static void print_string(Buf *b, Str *s) {
     case '\n': buf_puts(b, "\\n"); break;
     case '\t': buf_puts(b, "\\t"); break;
     case '\r': buf_puts(b, "\\r"); break;
+    case '\a': buf_puts(b, "\\a"); break;
+    case '\b': buf_puts(b, "\\b"); break;
+    case '\f': buf_puts(b, "\\f"); break;
+    case '\v': buf_puts(b, "\\v"); break;
     case '\0': buf_puts(b, "\\0"); break;
     default:
       if (c < 32 || c == 127) buf_printf(b, "\\x%02x", c);
@@ -114,7 +141,7 @@ static void print_list(Buf *b, V v, bool readable, bool nested, int depth) {
   int kind = v->kind;
   char open = '{', close = '}';
   if (nested && kind == K_SEXPR) { open = '('; close = ')'; }
-  else if (kind == K_VEC || IS(CAR(v), T_KW)) { open = '['; close = ']'; }
+  else if (kind == K_VEC || (kind != K_DATA && IS(CAR(v), T_KW))) { open = '['; close = ']'; }
   buf_putc(b, open);
   for (V l = v; IS_CONS(l); l = CDR(l)) {
     print_rec(b, CAR(l), readable, true, depth + 1);
@@ -202,27 +229,39 @@ V valk_display(V v) {
 
 const char *valk_repr_c(V v) { return AS_STR(valk_repr(v))->s; }
 
-/* format directives: ~a display, ~s readable, ~d integer, ~% newline, ~~ tilde */
-V valk_format(V fmt, V *args, int n, const char *who) {
+/* Formats args into text. Lisp style (intro '~', `format`): ~a display,
+   ~s readable, ~d number, ~% newline, ~~ tilde. C style (intro '%',
+   `printf`, as upstream Valkyria): %s display, %d number, %% percent.
+   Every argument must be used, and an unknown directive is an error. */
+static V format_with(char intro, V fmt, V *args, int n, const char *who) {
   Str *f = AS_STR(fmt);
+  bool lisp = intro == '~';
   Buf b;
   buf_init(&b, f->len + 16);
   int ai = 0;
   for (size_t i = 0; i < f->len; i++) {
     char c = f->s[i];
-    if (c != '~') { buf_putc(&b, c); continue; }
-    if (++i >= f->len) valk_raise("%s: format string ends with a lone '~'", who);
+    if (c != intro) { buf_putc(&b, c); continue; }
+    if (++i >= f->len) valk_raise("%s: format string ends with a lone '%c'", who, intro);
     char d = f->s[i];
-    if (d == '%') { buf_putc(&b, '\n'); continue; }
-    if (d == '~') { buf_putc(&b, '~'); continue; }
-    if (d != 'a' && d != 's' && d != 'd' && d != 'A' && d != 'S' && d != 'D')
-      valk_raise("%s: unknown directive ~%c (use ~a ~s ~d ~%% ~~)", who, d);
+    if (d == intro) { buf_putc(&b, intro); continue; }
+    if (lisp && d == '%') { buf_putc(&b, '\n'); continue; }
+    bool readable = lisp && (d == 's' || d == 'S');
+    bool number = d == 'd' || (lisp && d == 'D');
+    bool display = lisp ? (d == 'a' || d == 'A') : d == 's';
+    if (!readable && !number && !display) {
+      if (lisp) valk_raise("%s: unknown directive ~%c (use ~a ~s ~d ~%% ~~)", who, d);
+      valk_raise("%s: unknown directive %%%c (use %%s %%d %%%%)", who, d);
+    }
     if (ai >= n) valk_raise("%s: too few arguments for the format string", who);
     V a = args[ai++];
-    if ((d == 'd' || d == 'D') && !valk_is_number(a))
-      valk_raise("%s: ~d expects a number, got %s", who, valk_type_name(a));
-    valk_print_to(&b, a, d == 's' || d == 'S');
+    if (number && !valk_is_number(a))
+      valk_raise("%s: %c%c expects a number, got %s", who, intro, d, valk_type_name(a));
+    valk_print_to(&b, a, readable);
   }
   if (ai < n) valk_raise("%s: too many arguments for the format string (%d used of %d)", who, ai, n);
   return buf_to_str(&b);
 }
+
+V valk_format(V fmt, V *args, int n, const char *who) { return format_with('~', fmt, args, n, who); }
+V valk_format_c(V fmt, V *args, int n, const char *who) { return format_with('%', fmt, args, n, who); }

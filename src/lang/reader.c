@@ -66,30 +66,6 @@ static bool is_symbol_char(int c) {
   return strchr("_-+*/\\=<>!?&%.~^:#$|@", c) != NULL && c != 0;
 }
 
-static int hexval(int c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-static void put_utf8(Buf *b, uint32_t cp) {
-  char u[4];
-  if (cp < 0x80) { buf_putc(b, (char)cp); return; }
-  if (cp < 0x800) {
-    u[0] = (char)(0xC0 | (cp >> 6)); u[1] = (char)(0x80 | (cp & 0x3F));
-    buf_put(b, u, 2);
-  } else if (cp < 0x10000) {
-    u[0] = (char)(0xE0 | (cp >> 12)); u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-    u[2] = (char)(0x80 | (cp & 0x3F));
-    buf_put(b, u, 3);
-  } else {
-    u[0] = (char)(0xF0 | (cp >> 18)); u[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-    u[2] = (char)(0x80 | ((cp >> 6) & 0x3F)); u[3] = (char)(0x80 | (cp & 0x3F));
-    buf_put(b, u, 4);
-  }
-}
-
 static V read_string(Reader *r) {
   uint32_t line = r->line, col = r->col;
   next(r); /* opening quote */
@@ -106,15 +82,19 @@ static V read_string(Reader *r) {
     case 'n': buf_putc(&b, '\n'); break;
     case 't': buf_putc(&b, '\t'); break;
     case 'r': buf_putc(&b, '\r'); break;
+    case 'a': buf_putc(&b, '\a'); break;
+    case 'b': buf_putc(&b, '\b'); break;
+    case 'f': buf_putc(&b, '\f'); break;
+    case 'v': buf_putc(&b, '\v'); break;
     case '\\': buf_putc(&b, '\\'); break;
     case '"': buf_putc(&b, '"'); break;
     case '0': buf_putc(&b, '\0'); break;
     case 'x': {
       if (r->pos + 2 > r->len) syntax_error(r, "incomplete", line, col, "unterminated string");
-      int h1 = hexval(peek(r));
+      int h1 = valk_hexval(peek(r));
       if (h1 < 0) syntax_error(r, "syntax", eline, ecol, "bad escape: \\x needs two hex digits");
       next(r);
-      int h2 = hexval(peek(r));
+      int h2 = valk_hexval(peek(r));
       if (h2 < 0) syntax_error(r, "syntax", eline, ecol, "bad escape: \\x needs two hex digits");
       next(r);
       buf_putc(&b, (char)(h1 * 16 + h2));
@@ -126,14 +106,14 @@ static V read_string(Reader *r) {
       next(r);
       uint32_t cp = 0;
       int digits = 0;
-      while (hexval(peek(r)) >= 0 && digits < 7) { cp = cp * 16 + (uint32_t)hexval(next(r)); digits++; }
+      while (valk_hexval(peek(r)) >= 0 && digits < 7) { cp = cp * 16 + (uint32_t)valk_hexval(next(r)); digits++; }
       if (peek(r) == -1) syntax_error(r, "incomplete", line, col, "unterminated string");
       if (peek(r) != '}' || digits == 0 || digits > 6)
         syntax_error(r, "syntax", eline, ecol, "bad escape: expected \\u{HHHH} with 1 to 6 hex digits");
       next(r);
       if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
         syntax_error(r, "syntax", eline, ecol, "bad escape: \\u{...} is not a Unicode scalar value");
-      put_utf8(&b, cp);
+      buf_put_utf8(&b, cp);
       break;
     }
     case -1: syntax_error(r, "incomplete", line, col, "unterminated string");
@@ -335,5 +315,7 @@ V valk_read(Reader *r) {
   r->depth = 0;
   r->form_line = r->line;
   r->form_col = r->col;
-  return read_form(r);
+  V form = read_form(r);
+  VALK_ASSERT(r->depth == 0, "a complete form closes every bracket it opened");
+  return form;
 }

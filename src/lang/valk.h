@@ -24,6 +24,34 @@
  * ------
  * An error is raised with valk_raise()/valk_throw(), which never return:
  * they longjmp to the nearest protected call (VALK_TRY, `try`, the REPL).
+ *
+ * Invariants (checked with VALK_ASSERT where they are relied on)
+ * ----------
+ * - A list is a chain of T_CONS cells ending in EMPTY; CAR/CDR are only
+ *   applied to a cell (IS_CONS). nil is never a list cell, only accepted
+ *   in its place by valk_as_list.
+ * - A string's bytes are followed by '\0' (s[len] == 0), so C APIs may take
+ *   s->s directly.
+ * - Keywords and symbols are interned: one object per name, so they
+ *   compare with ==, and AS_SYM is only applied to T_SYM or T_KW.
+ * - An integer that fits in FIX_MIN..FIX_MAX is always a fixnum, never a
+ *   boxed T_INT, so equal small integers are the same V.
+ * - An environment holds n <= cap bindings in slots; a lambda's call
+ *   environment is created with room for exactly its parameters.
+ * - valk_S->handler is the innermost protected call; a protected call
+ *   that returns normally has popped exactly its own handler, and an
+ *   evaluation that returns has popped exactly the call info it pushed,
+ *   so valk_S->ci always describes the live C frames.
+ * - Maps: icap is a power of two at least 2*cap, count <= used <= cap
+ *   (see map.c).
+ *
+ * VALK_ASSERT(cond, why) states such an invariant: when cond is false the
+ * interpreter itself is wrong (never the program it runs), so it prints
+ * the place, the condition and why, and aborts without unwinding.
+ * Asserts are compiled in unless VALK_NO_ASSERTS is defined: each is a
+ * compare and a branch that is never taken, and with them fib(30) runs as
+ * fast as without (bench/run.sh), so the plain, ASan and GC-stress builds
+ * all check them.
  */
 #ifndef VALK_H
 #define VALK_H
@@ -35,6 +63,14 @@
 #include <stdint.h>
 
 typedef struct Obj *V;
+
+_Noreturn void valk_assert_fail(const char *cond, const char *why, const char *file, int line);
+#ifdef VALK_NO_ASSERTS
+#define VALK_ASSERT(cond, why) ((void)0)
+#else
+#define VALK_ASSERT(cond, why) \
+  (__builtin_expect(!!(cond), 1) ? (void)0 : valk_assert_fail(#cond, why, __FILE__, __LINE__))
+#endif
 
 enum {
   T_NIL = 1, T_BOOL, T_INT, T_FLOAT, T_STR, T_SYM, T_KW,
@@ -191,6 +227,21 @@ const char *valk_type_name(V v);
 bool valk_is_number(V v);
 double valk_num_get(V v);
 bool valk_is_callable(V v);
+/* the list behind a sequence argument (list, nil or map); raises naming
+   who at form (NULL: the running builtin's call) for anything else */
+V valk_as_list(V v, V form, const char *who);
+/* the name a keyword, symbol or string stands for (a key, an option, a
+   header or variable name); raises "who: what must be ..." otherwise */
+const char *valk_key_name(V v, const char *who, const char *what);
+/* natural order of two numbers, strings or keywords: -1, 0 or 1 */
+int valk_compare(V x, V y, const char *who);
+/* value of a hexadecimal digit, -1 for any other character */
+static inline int valk_hexval(int c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
 
 /* maps (map.c) */
 V valk_map_new(uint32_t cap);
@@ -227,6 +278,7 @@ void buf_init(Buf *b, size_t cap);
 void buf_put(Buf *b, const char *s, size_t n);
 void buf_puts(Buf *b, const char *s);
 void buf_putc(Buf *b, char c);
+void buf_put_utf8(Buf *b, uint32_t cp);
 void buf_printf(Buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 V buf_to_str(Buf *b);
 void valk_print_to(Buf *b, V v, bool readable);
@@ -235,7 +287,8 @@ V valk_repr(V v);    /* readable form as a string value */
 V valk_display(V v); /* display form: strings raw */
 const char *valk_repr_c(V v);
 void valk_format_float(Buf *b, double d);
-V valk_format(V fmt, V *args, int n, const char *who);
+V valk_format(V fmt, V *args, int n, const char *who);   /* ~a ~s ~d ~% ~~ */
+V valk_format_c(V fmt, V *args, int n, const char *who); /* %s %d %% */
 
 /* ---- errors (error.c) ---- */
 typedef struct valk_handler {
@@ -266,7 +319,9 @@ extern volatile int valk_interrupted;
 #define VALK_TRY(h) \
   ((h)->prev = valk_S->handler, (h)->ci = valk_S->ci, (h)->err = NULL, \
    valk_S->handler = (h), setjmp((h)->jb) == 0)
-#define VALK_END_TRY(h) (valk_S->handler = (h)->prev)
+#define VALK_END_TRY(h)                                                               \
+  (VALK_ASSERT(valk_S->handler == (h), "a protected call ends with its own handler innermost"), \
+   valk_S->handler = (h)->prev)
 
 /* Protected call (Lua's luaD_rawrunprotected): runs f(ud) and returns
    NULL, or the error it raised. Keeps setjmp out of callers' frames. */

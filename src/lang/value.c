@@ -26,10 +26,15 @@ V valk_int(int64_t i) {
   if (i >= FIX_MIN && i <= FIX_MAX) return MK_FIX(i);
   Int *o = new_obj(sizeof(Int), T_INT);
   o->i = i;
+  VALK_ASSERT(i < FIX_MIN || i > FIX_MAX, "an integer in the fixnum range is never boxed");
   return (V)o;
 }
 
-int64_t valk_int_get(V v) { return IS_FIX(v) ? FIX_VAL(v) : ((Int *)v)->i; }
+int64_t valk_int_get(V v) {
+  if (IS_FIX(v)) return FIX_VAL(v);
+  VALK_ASSERT(v->type == T_INT, "valk_int_get is only given integers (callers check vtype first)");
+  return ((Int *)v)->i;
+}
 
 V valk_float(double d) {
   Float *o = new_obj(sizeof(Float), T_FLOAT);
@@ -103,6 +108,7 @@ static V intern(InternTable *t, const char *name, size_t len, int type) {
   uint32_t j = h & (t->cap - 1);
   for (Sym *s; (s = t->slots[j]); j = (j + 1) & (t->cap - 1))
     if (s->hash == h && s->len == len && memcmp(s->name, name, len) == 0) return (V)s;
+  VALK_ASSERT(type == T_SYM || type == T_KW, "only symbols and keywords are interned");
   Sym *s = new_obj(sizeof(Sym), type);
   s->hash = h;
   s->len = len;
@@ -148,6 +154,7 @@ V valk_list(int n, ...) {
 size_t valk_list_len(V l) {
   size_t n = 0;
   for (; IS_CONS(l); l = CDR(l)) n++;
+  VALK_ASSERT(l == EMPTY, "a list is a chain of cells ending in EMPTY");
   return n;
 }
 
@@ -155,6 +162,22 @@ V valk_list_reverse(V l) {
   V r = EMPTY;
   for (; IS_CONS(l); l = CDR(l)) r = valk_cons(CAR(l), r);
   return r;
+}
+
+/* The list behind a sequence argument: a list as it is, nil as {}, a map
+   as its {key value} entries in order. Anything else raises an error
+   naming who, placed at form (the running builtin's call when NULL). */
+V valk_as_list(V v, V form, const char *who) {
+  if (IS_LIST(v)) return v;
+  if (v == NIL) return EMPTY;
+  if (IS(v, T_MAP)) {
+    V out = EMPTY;
+    V k, val;
+    for (uint32_t i = 0; valk_map_next(v, &i, &k, &val);) out = valk_cons(valk_list(2, k, val), out);
+    return valk_list_reverse(out);
+  }
+  valk_raise_at(form ? form : valk_S->form, "%s: expected a list or map, got %s (%s)", who, valk_type_name(v),
+                valk_repr_c(v));
 }
 
 V valk_native(const char *tag, void *ptr, V data) {
@@ -178,6 +201,12 @@ V valk_builtin_new(const char *name, valk_cfn fn, int min, int max, const char *
 bool valk_is_callable(V v) {
   if (IS_FIX(v)) return false;
   return v->type == T_BUILTIN || v->type == T_LAMBDA || v->type == T_KW || v->type == T_MAP;
+}
+
+const char *valk_key_name(V v, const char *who, const char *what) {
+  if (IS(v, T_KW) || IS(v, T_SYM)) return AS_SYM(v)->name;
+  if (IS(v, T_STR)) return AS_STR(v)->s;
+  valk_raise("%s: %s must be a keyword, symbol or string, got %s", who, what, valk_type_name(v));
 }
 
 const char *valk_type_name(V v) {
@@ -257,4 +286,27 @@ bool valk_key_equal(V a, V b) {
   int ta = vtype(a), tb = vtype(b);
   if (ta != tb) return false;
   return equal_rec(a, b);
+}
+
+/* Natural order: numbers by value, strings bytewise, keywords by name. */
+int valk_compare(V x, V y, const char *who) {
+  if (IS(x, T_STR) && IS(y, T_STR)) {
+    size_t m = AS_STR(x)->len < AS_STR(y)->len ? AS_STR(x)->len : AS_STR(y)->len;
+    int c = memcmp(AS_STR(x)->s, AS_STR(y)->s, m);
+    if (c) return (c > 0) - (c < 0);
+    return (AS_STR(x)->len > AS_STR(y)->len) - (AS_STR(x)->len < AS_STR(y)->len);
+  }
+  if (valk_is_number(x) && valk_is_number(y)) {
+    if (vtype(x) == T_INT && vtype(y) == T_INT) {
+      int64_t ix = valk_int_get(x), iy = valk_int_get(y);
+      return (ix > iy) - (ix < iy);
+    }
+    double dx = valk_num_get(x), dy = valk_num_get(y);
+    return (dx > dy) - (dx < dy);
+  }
+  if (IS(x, T_KW) && IS(y, T_KW)) {
+    int c = strcmp(AS_SYM(x)->name, AS_SYM(y)->name);
+    return (c > 0) - (c < 0);
+  }
+  valk_raise("%s: cannot compare %s with %s; pass a comparison function", who, valk_type_name(x), valk_type_name(y));
 }

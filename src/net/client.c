@@ -189,12 +189,6 @@ static V parse_headers(Buf *head) {
 
 static void client_init(void);
 
-static const char *header_key(V k) {
-  if (IS(k, T_KW) || IS(k, T_SYM)) return AS_SYM(k)->name;
-  if (IS(k, T_STR)) return AS_STR(k)->s;
-  valk_raise("http/request: header names must be keywords or strings");
-}
-
 /* (http/request :method m :url u :headers h :body b :json v :timeout s) */
 static V bi_request(V *a, int n) {
   if (n % 2) valk_raise("http/request: expected :key value options");
@@ -251,7 +245,7 @@ static V bi_request(V *a, int n) {
     V k, v;
     for (uint32_t i = 0; valk_map_next(headers, &i, &k, &v);) {
       Str *val = AS_STR(valk_display(v));
-      V line = valk_strf("%s: %s", header_key(k), val->s);
+      V line = valk_strf("%s: %s", valk_key_name(k, "http/request", "header names"), val->s);
       r->req_headers = curl_slist_append(r->req_headers, AS_STR(line)->s);
     }
   }

@@ -208,17 +208,11 @@ static void http_date(char *out, size_t n) {
   snprintf(out, n, "%s", cached);
 }
 
-static const char *header_name(V k) {
-  if (IS(k, T_KW) || IS(k, T_SYM)) return AS_SYM(k)->name;
-  if (IS(k, T_STR)) return AS_STR(k)->s;
-  valk_raise("http: header names must be keywords or strings, got %s", valk_type_name(k));
-}
-
 static bool has_header(V headers, const char *name) {
   if (!IS(headers, T_MAP)) return false;
   V k, v;
   for (uint32_t i = 0; valk_map_next(headers, &i, &k, &v);)
-    if (!strcasecmp(header_name(k), name)) return true;
+    if (!strcasecmp(valk_key_name(k, "http", "header names"), name)) return true;
   return false;
 }
 
@@ -245,7 +239,7 @@ V valk_http_head(int status, V headers, long long body_len, bool keep_alive, boo
   {
     V k, v;
     for (uint32_t i = 0; valk_map_next(headers, &i, &k, &v);) {
-      const char *name = header_name(k);
+      const char *name = valk_key_name(k, "http", "header names");
       Str *val = AS_STR(valk_display(v));
       if (strpbrk(name, "\r\n:") || memchr(val->s, '\r', val->len) || memchr(val->s, '\n', val->len))
         valk_raise("http: header %s contains a line break or colon", name);

@@ -97,7 +97,7 @@ static V bi_open(V *a, int n) {
 static V bi_write(V *a, int n) {
   sink_arg(a[0], "log/write");
   Str *t = AS_STR(valk_display(a[1]));
-  const char *stream = n > 2 ? (IS(a[2], T_KW) ? AS_SYM(a[2])->name : valk_arg_str(a, n, 2, "log/write")->s) : "log";
+  const char *stream = n > 2 ? valk_key_name(a[2], "log/write", "the stream") : "log";
   const char *p = t->s, *end = t->s + t->len;
   while (p < end) {
     const char *nl = memchr(p, '\n', (size_t)(end - p));

@@ -350,12 +350,6 @@ static void parse_spec(V *a, int n, Spec *sp, const char *who) {
   if (sp->stdin_str && sp->stdin_str != NIL && !IS(sp->stdin_str, T_STR)) valk_raise("%s: :stdin must be a string", who);
 }
 
-static const char *env_key(V k) {
-  if (IS(k, T_KW) || IS(k, T_SYM)) return AS_SYM(k)->name;
-  if (IS(k, T_STR)) return AS_STR(k)->s;
-  valk_raise("exec: :env keys must be keywords or strings, got %s", valk_type_name(k));
-}
-
 /* environ merged with the :env map (nil values remove a variable) */
 static char **build_env(Spec *sp) {
   V m = valk_map_new(64);
@@ -370,7 +364,7 @@ static char **build_env(Spec *sp) {
     if (!layers[li]) continue;
     V k, v;
     for (uint32_t i = 0; valk_map_next(layers[li], &i, &k, &v);) {
-      V key = valk_cstr(env_key(k));
+      V key = valk_cstr(valk_key_name(k, "exec", ":env keys"));
       if (v == NIL) valk_map_del(m, key);
       else valk_map_set(m, key, valk_display(v));
     }
@@ -748,7 +742,7 @@ static V bi_process_kill(V *a, int n) {
   if (n > 1) {
     if (vtype(a[1]) == T_INT) sig = (int)valk_int_get(a[1]);
     else {
-      const char *s = IS(a[1], T_KW) ? AS_SYM(a[1])->name : valk_arg_str(a, n, 1, "process-kill")->s;
+      const char *s = valk_key_name(a[1], "process-kill", "the signal");
       if (!strncmp(s, "SIG", 3)) s += 3;
       static const struct { const char *n; int s; } sigs[] = {
           {"TERM", SIGTERM}, {"KILL", SIGKILL}, {"INT", SIGINT}, {"HUP", SIGHUP}, {"QUIT", SIGQUIT}, {"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {NULL, 0}};

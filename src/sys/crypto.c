@@ -157,13 +157,6 @@ static V bi_url_encode(V *a, int n) {
   return buf_to_str(&b);
 }
 
-static int hex_value(unsigned char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 /* (url/decode s [:form true]) %XX escapes decoded; '+' stays '+' unless
    :form true (application/x-www-form-urlencoded), where it is a space. */
 static V bi_url_decode(V *a, int n) {
@@ -175,8 +168,8 @@ static V bi_url_decode(V *a, int n) {
   for (size_t i = 0; i < s->len; i++) {
     unsigned char c = (unsigned char)s->s[i];
     if (c == '%') {
-      int hi = i + 1 < s->len ? hex_value((unsigned char)s->s[i + 1]) : -1;
-      int lo = i + 2 < s->len ? hex_value((unsigned char)s->s[i + 2]) : -1;
+      int hi = i + 1 < s->len ? valk_hexval((unsigned char)s->s[i + 1]) : -1;
+      int lo = i + 2 < s->len ? valk_hexval((unsigned char)s->s[i + 2]) : -1;
       if (hi < 0 || lo < 0) valk_raise("url/decode: malformed escape at offset %zu (expected %% and two hex digits)", i);
       buf_putc(&b, (char)(hi * 16 + lo));
       i += 2;

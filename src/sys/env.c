@@ -15,8 +15,10 @@
 extern char **environ;
 
 static const char *name_arg(V *a, int n, int i, const char *who) {
-  if (i < n && (IS(a[i], T_KW) || IS(a[i], T_SYM))) return AS_SYM(a[i])->name;
-  Str *s = valk_arg_str(a, n, i, who);
+  if (i >= n) valk_raise("%s: missing argument %d", who, i + 1);
+  const char *name = valk_key_name(a[i], who, "the variable name");
+  if (!IS(a[i], T_STR)) return name;
+  Str *s = AS_STR(a[i]);
   if (!s->len || memchr(s->s, '=', s->len) || memchr(s->s, '\0', s->len))
     valk_raise("%s: invalid variable name %s", who, valk_repr_c(a[i]));
   return s->s;

@@ -101,37 +101,15 @@ static inline const char *skip_ws(const char *p) {
   return p;
 }
 
-static int hexval(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 static int read_hex4(Parser *ps, const char *p) {
   int v = 0;
   for (int i = 0; i < 4; i++) {
     if (p + i >= ps->end) perr(ps, p + i, "unexpected end of input in \\u escape");
-    int h = hexval(p[i]);
+    int h = valk_hexval((unsigned char)p[i]);
     if (h < 0) perr(ps, p + i, "bad hex digit in \\u escape");
     v = v * 16 + h;
   }
   return v;
-}
-
-static void put_utf8(Buf *b, uint32_t c) {
-  char u[4];
-  size_t n;
-  if (c < 0x80) { u[0] = (char)c; n = 1; }
-  else if (c < 0x800) { u[0] = (char)(0xc0 | c >> 6); u[1] = (char)(0x80 | (c & 0x3f)); n = 2; }
-  else if (c < 0x10000) {
-    u[0] = (char)(0xe0 | c >> 12); u[1] = (char)(0x80 | ((c >> 6) & 0x3f));
-    u[2] = (char)(0x80 | (c & 0x3f)); n = 3;
-  } else {
-    u[0] = (char)(0xf0 | c >> 18); u[1] = (char)(0x80 | ((c >> 12) & 0x3f));
-    u[2] = (char)(0x80 | ((c >> 6) & 0x3f)); u[3] = (char)(0x80 | (c & 0x3f)); n = 4;
-  }
-  buf_put(b, u, n);
 }
 
 /* Decodes the string whose opening quote is at p into ps->tmp, starting
@@ -181,7 +159,7 @@ static const char *string_slow(Parser *ps, const char *p, const char *q) {
       } else if (cp >= 0xdc00 && cp <= 0xdfff) {
         cp = 0xfffd; /* low surrogate on its own */
       }
-      put_utf8(b, cp);
+      buf_put_utf8(b, cp);
       break;
     }
     default:

@@ -1,5 +1,6 @@
 /*
- * string.c - string functions (str/...).
+ * string.c - string functions (str/..., and upstream Valkyria's
+ * make-string and ord).
  *
  * Strings are byte strings: positions and lengths count bytes, and case
  * conversion touches ASCII letters only, so UTF-8 text passes through
@@ -15,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* results of str/repeat and str/pad-* above this many bytes are refused
+/* results of str/repeat, make-string and str/pad-* above this many bytes are refused
    rather than exhausting memory (the allocator aborts the process) */
 #define MAX_RESULT ((size_t)1 << 30)
 
@@ -145,16 +146,49 @@ static V bi_lines(V *a, int n) {
   return valk_list_reverse(out);
 }
 
+/* k copies of the len bytes at p */
+static V repeat_bytes(const char *p, size_t len, int64_t k, const char *who) {
+  if (k < 0) valk_raise("%s: count must not be negative, got %lld", who, (long long)k);
+  if (k == 0 || len == 0) return valk_str("", 0);
+  if ((uint64_t)k > MAX_RESULT / len) valk_raise("%s: result too large (over 1 GiB)", who);
+  Buf b;
+  buf_init(&b, len * (size_t)k + 1);
+  for (int64_t i = 0; i < k; i++) buf_put(&b, p, len);
+  return buf_to_str(&b);
+}
+
 static V bi_repeat(V *a, int n) {
   Str *s = valk_arg_str(a, n, 0, "str/repeat");
-  int64_t k = valk_arg_int(a, n, 1, "str/repeat");
-  if (k < 0) valk_raise("str/repeat: count must not be negative");
-  if (k == 0 || s->len == 0) return valk_str("", 0);
-  if ((uint64_t)k > MAX_RESULT / s->len) valk_raise("str/repeat: result too large (over 1 GiB)");
-  Buf b;
-  buf_init(&b, s->len * (size_t)k + 1);
-  for (int64_t i = 0; i < k; i++) buf_put(&b, s->s, s->len);
-  return buf_to_str(&b);
+  return repeat_bytes(s->s, s->len, valk_arg_int(a, n, 1, "str/repeat"), "str/repeat");
+}
+
+/* (make-string n s) as upstream Valkyria: n copies of the string s, or of
+   the character whose code point is the integer s */
+static V bi_make_string(V *a, int n) {
+  int64_t k = valk_arg_int(a, n, 0, "make-string");
+  if (IS(a[1], T_STR)) return repeat_bytes(AS_STR(a[1])->s, AS_STR(a[1])->len, k, "make-string");
+  if (vtype(a[1]) != T_INT)
+    valk_raise("make-string: argument 2 must be a string or a character code, got %s", valk_type_name(a[1]));
+  int64_t cp = valk_int_get(a[1]);
+  if (cp < 0 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+    valk_raise("make-string: %lld is not a Unicode scalar value", (long long)cp);
+  Buf ch;
+  buf_init(&ch, 4);
+  buf_put_utf8(&ch, (uint32_t)cp);
+  return repeat_bytes(ch.s, ch.len, k, "make-string");
+}
+
+/* (str/slice s start [end]) bytes from start below end, as upstream
+   Valkyria: the range is clamped to the string, so it never fails */
+static V bi_slice(V *a, int n) {
+  Str *s = valk_arg_str(a, n, 0, "str/slice");
+  int64_t len = (int64_t)s->len;
+  int64_t start = valk_arg_int(a, n, 1, "str/slice");
+  int64_t end = n > 2 ? valk_arg_int(a, n, 2, "str/slice") : len;
+  if (start < 0) start = 0;
+  if (end > len) end = len;
+  if (start > end) start = end;
+  return valk_str(s->s + start, (size_t)(end - start));
 }
 
 /* length of the UTF-8 sequence at p (at most n bytes); 1 for an invalid byte */
@@ -216,8 +250,22 @@ static V bi_str_format(V *a, int n) {
   return valk_format(a[0], a + 1, n - 1, "str/format");
 }
 
+/* (ord s) the code point of the first character of s (a byte that does
+   not start a valid UTF-8 sequence gives its own value); (ord x y) -1, 0
+   or 1 as x sorts before, with or after y, as upstream Valkyria's ord */
+static V bi_ord(V *a, int n) {
+  if (n == 2) return valk_int(valk_compare(a[0], a[1], "ord"));
+  Str *s = valk_arg_str(a, n, 0, "ord");
+  if (s->len == 0) valk_raise("ord: empty string has no first character");
+  const unsigned char *p = (const unsigned char *)s->s;
+  size_t k = utf8_seq(p, s->len);
+  if (k == 1) return valk_int(p[0]);
+  uint32_t cp = p[0] & (0x7F >> k);
+  for (size_t i = 1; i < k; i++) cp = (cp << 6) | (p[i] & 0x3F);
+  return valk_int(cp);
+}
+
 static bool is_digit(char c) { return c >= '0' && c <= '9'; }
-static bool is_hex(char c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 
 /* (str->num s) the number s spells, in the reader's syntax: an optional
    sign, then decimal digits, 0x and hex digits, or a decimal float
@@ -234,7 +282,7 @@ static V bi_to_num(V *a, int n) {
   errno = 0;
   if (i + 2 < len && p[i] == '0' && (p[i + 1] == 'x' || p[i + 1] == 'X')) {
     for (size_t k = i + 2; k < len; k++)
-      if (!is_hex(p[k])) return NIL;
+      if (valk_hexval((unsigned char)p[k]) < 0) return NIL;
     long long v = strtoll(p, &end, 16);
     if (errno == ERANGE) valk_raise("str->num: %s does not fit in a 64-bit integer", p);
     return valk_int(v);
@@ -288,6 +336,9 @@ static const valk_reg string_fns[] = {
     {"str/index-of", bi_index_of, 2, 3, "(str/index-of s sub [start]) byte index of sub, or -1"},
     {"str/lines", bi_lines, 1, 1, "(str/lines s) list of lines without line endings"},
     {"str/repeat", bi_repeat, 2, 2, "(str/repeat s n) s repeated n times"},
+    {"make-string", bi_make_string, 2, 2, "(make-string n s) n copies of the string s, or of the character with code point s"},
+    {"str/slice", bi_slice, 2, 3, "(str/slice s start [end]) bytes from start below end, clamped to the string"},
+    {"ord", bi_ord, 1, 2, "(ord s) code point of the first character of s; (ord x y) -1, 0 or 1 comparing two numbers, strings or keywords"},
     {"str/pad-left", bi_pad_left, 2, 3, "(str/pad-left s width [fill]) s right-aligned in width characters, padded with fill (default space)"},
     {"str/pad-right", bi_pad_right, 2, 3, "(str/pad-right s width [fill]) s left-aligned in width characters, padded with fill (default space)"},
     {"str/format", bi_str_format, 1, -1, "(str/format fmt args...) same as format"},

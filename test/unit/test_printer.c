@@ -108,6 +108,7 @@ static void test_floats(void) {
 static void test_strings(void) {
   V s = valk_str("a\"b\\c\n\t\r\0\x01\x1f\x7f\xc3\xa9 ok", 17);
   CHECK_STR_EQ(repr(s), "\"a\\\"b\\\\c\\n\\t\\r\\0\\x01\\x1f\\x7f\xc3\xa9 ok\"");
+  CHECK_STR_EQ(repr(valk_str("\a\b\f\v", 4)), "\"\\a\\b\\f\\v\"");
   CHECK(valk_display(s) == s); /* display of a string is the string itself */
   CHECK_STR_EQ(repr(S("")), "\"\"");
   CHECK_STR_EQ(disp(S("plain")), "plain");
@@ -134,10 +135,12 @@ static void test_lists(void) {
   CHECK_STR_EQ(repr(valk_list(3, S("a"), I(1), NIL)), "{\"a\" 1 nil}");
   /* elements of a list print readably even in display form */
   CHECK_STR_EQ(disp(valk_list(2, S("a"), I(1))), "{\"a\" 1}");
-  /* a list starting with a keyword prints with [ ] so it does not read
-     back as a map literal */
-  CHECK_STR_EQ(repr(valk_list(2, kw("a"), I(1))), "[:a 1]");
-  CHECK_STR_EQ(repr(valk_list(1, valk_list(2, kw("a"), I(1)))), "{[:a 1]}");
+  /* a list a program builds prints with { } whatever its first element;
+     code read from source that starts with a keyword keeps [ ] so that it
+     reads back as code, not as a map literal */
+  CHECK_STR_EQ(repr(valk_list(2, kw("a"), I(1))), "{:a 1}");
+  CHECK_STR_EQ(repr(valk_list(1, valk_list(2, kw("a"), I(1)))), "{{:a 1}}");
+  CHECK_STR_EQ(repr_of("(:a m)"), "[:a m]");
   CHECK_STR_EQ(repr_of("{(:name m)}"), "{(:name m)}");
   V l = rd("[:a 1]");
   CHECK(IS_CONS(l) && IS_CONS(rd(repr(l))));
@@ -211,7 +214,7 @@ static void test_round_trip(void) {
       I(INT64_MIN), valk_float(0.1), valk_float(-0.0), valk_float(1.0 / 3), valk_float(1e300),
       valk_float(5e-324), valk_float(6.0), valk_float(-123456.789), S(""), S("hello \"world\"\n"),
       valk_str("\0\x01\xff", 3), S("\xe2\x82\xac uni"), valk_sym("sym"), valk_sym("+"), valk_sym("a.b/c"),
-      kw("kw"), kw("a-b?"), valk_list(3, I(1), I(2), I(3)), valk_list(2, kw("k"), I(1)),
+      kw("kw"), kw("a-b?"), valk_list(3, I(1), I(2), I(3)), rd("(:k 1)"),
       valk_list(3, valk_list(0), EMPTY, valk_list(1, EMPTY)), big, nested, m,
       rd("{:a 1 :b \"x\"}"), rd("(def {x} (+ 1 2.5) [a :b \"c\"])"), rd("`(a ,b ,@c)"),
       rd("{:status :failed :error err}"), rd("[[1] {2} ((3))]"), rd("{result}"), valk_float(INFINITY),

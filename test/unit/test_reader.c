@@ -305,7 +305,7 @@ static void test_errors_strings(void) {
   CHECK_READ_ERR("(a\n  \"abc\ndef", "incomplete", 2, 3, "unterminated string");
   CHECK_READ_ERR("x \"abc\\", "incomplete", 1, 3, "unterminated string");
   CHECK_READ_ERR("\"a\\qb\"", "syntax", 1, 3, "bad escape: \\q");
-  CHECK_READ_ERR("\"\\a\"", "syntax", 1, 2, "bad escape");
+  CHECK_READ_ERR("\"\\c\"", "syntax", 1, 2, "bad escape");
   CHECK_READ_ERR("\"\\x4\"", "syntax", 1, 2, "\\x needs two hex digits");
   CHECK_READ_ERR("\"\\xZZ\"", "syntax", 1, 2, "\\x needs two hex digits");
   CHECK_READ_ERR("\"\\u1234\"", "syntax", 1, 2, "\\u{HHHH}");
