@@ -37,6 +37,7 @@ typedef struct {
 struct Server {
   ServerIO *io;
   V handler;
+  V responder;         /* the responder registered when it started */
   size_t max_body, max_header;
   uint64_t timeout_ms;
   int max_conns, nconns;
@@ -73,6 +74,19 @@ struct Conn {
 };
 
 static llhttp_settings_t settings;
+
+/* The Valkyria function that answers a request (http/-respond): it calls
+   the handler, turns its result into bytes and writes them with
+   http/-write. lib/http.valk registers it when it loads
+   (http/-set-responder); C never looks it up by name. */
+static V responder;
+
+/* Servers and connections are owned by the loop (ServerIO and ConnIO are
+   root-allocated and freed by their close callbacks; they keep Server and
+   Conn alive), so their handles have no finalizer: dropping the value of
+   a listening server never stops it. */
+static const valk_native_type server_type = {"http-server", NULL};
+static const valk_native_type conn_type = {"http-conn", NULL};
 
 /* ---- connection lifetime ---- */
 static void io_closed(uv_handle_t *h) {
@@ -312,8 +326,11 @@ static V run_handler_body(V data);
 
 static void conn_next(Conn *c) {
   if (c->busy || !c->io || c->closing || c->queue == EMPTY) {
-    if (c->io && !c->busy && !c->closing && !c->in_message)
-      uv_timer_start(&c->io->timer, NULL, 0, 0), uv_timer_stop(&c->io->timer);
+    /* idle between requests: close after the timeout unless another
+       request begins (on_message_begin restarts the timer) */
+    if (c->io && !c->busy && !c->closing && !c->in_message &&
+        uv_timer_start(&c->io->timer, on_timeout, c->srv->timeout_ms, c->srv->timeout_ms) != 0)
+      conn_close(c);
     return;
   }
   V item = CAR(c->queue);
@@ -329,17 +346,12 @@ static V run_handler_body(V item) {
   V req = CAR(CDR(item));
   bool keep_alive = CAR(CDR(CDR(item))) == VTRUE;
   c->task = valk_task_current();
-  V respond = valk_lookup(valk_sym("http/-respond"), NULL);
   V args[3] = {c->srv->handler, req, BOOL(keep_alive)};
   V err = NULL;
-  /* http/-respond (lib/http.valk) calls the handler, turns its result
-     into bytes and writes them with http/-write; it answers 500 itself
-     when the handler raises */
-  struct { V f; V *a; } call = {respond, args};
-  (void)call;
+  /* the responder answers 500 itself when the handler raises */
   valk_handler h;
   if (VALK_TRY(&h)) {
-    valk_apply(respond, args, 3);
+    valk_apply(c->srv->responder, args, 3);
     VALK_END_TRY(&h);
   } else {
     err = h.err;
@@ -466,7 +478,7 @@ static int on_message_complete(llhttp_t *p) {
   valk_map_set(req, valk_kw("body"), valk_str(c->body.s, c->body.len));
   valk_map_set(req, valk_kw("remote"), valk_cstr(c->remote));
   valk_map_set(req, valk_kw("params"), valk_map_new(2));
-  V conn = valk_native("http-conn", c, NIL);
+  V conn = valk_native(&conn_type, c, NIL);
   valk_map_set(req, valk_kw("conn"), conn);
   bool keep_alive = llhttp_should_keep_alive(p);
   V item = valk_cons(valk_list(3, conn, req, BOOL(keep_alive)), EMPTY);
@@ -582,15 +594,12 @@ static void on_connection(uv_stream_t *ls, int status) {
 }
 
 /* ---- builtins ---- */
-static Server *server_arg(V v, const char *who) {
-  if (!IS(v, T_NATIVE) || strcmp(((Native *)v)->tag, "http-server")) valk_raise("%s: expected a server, got %s", who, valk_type_name(v));
-  return ((Native *)v)->ptr;
-}
+static Server *server_arg(V v, const char *who) { return valk_native_check(v, &server_type, who, 0); }
 
+/* a request map (or its :conn) */
 static Conn *conn_arg(V v, const char *who) {
   if (IS(v, T_MAP)) v = valk_map_get(v, valk_kw("conn"), NIL);
-  if (!IS(v, T_NATIVE) || strcmp(((Native *)v)->tag, "http-conn")) valk_raise("%s: expected a request, got %s", who, valk_type_name(v));
-  return ((Native *)v)->ptr;
+  return valk_native_check(v, &conn_type, who, 0);
 }
 
 static double num_opt(V *a, int n, int from, const char *name, double dflt) {
@@ -605,10 +614,12 @@ static V bi_listen(V *a, int n) {
   int64_t port = valk_arg_int(a, n, 0, "http/server");
   if (port < 0 || port > 65535) valk_raise("http/server: port %lld out of range", (long long)port);
   if (!valk_is_callable(a[1])) valk_raise("http/server: the handler must be a function");
+  if (!responder) valk_raise("http/server: no responder registered (lib/http.valk registers it with http/-set-responder)");
   V host = valk_kwarg(a, n, 2, "host", valk_cstr("127.0.0.1"));
   if (!IS(host, T_STR)) valk_raise("http/server: :host must be a string");
   Server *srv = valk_alloc(sizeof *srv);
   srv->handler = a[1];
+  srv->responder = responder;
   srv->max_body = (size_t)num_opt(a, n, 2, "max-body", 25.0 * 1024 * 1024);
   srv->max_header = (size_t)num_opt(a, n, 2, "max-header", 16 * 1024);
   srv->timeout_ms = (uint64_t)(num_opt(a, n, 2, "timeout", 10) * 1000);
@@ -634,7 +645,7 @@ static V bi_listen(V *a, int n) {
   int len = sizeof bound;
   uv_tcp_getsockname(&io->tcp, (struct sockaddr *)&bound, &len);
   srv->port = ntohs(((struct sockaddr_in *)&bound)->sin_port);
-  return valk_native("http-server", srv, a[1]);
+  return valk_native(&server_type, srv, a[1]);
 }
 
 static V bi_port(V *a, int n) {
@@ -689,7 +700,16 @@ static V bi_connected(V *a, int n) {
   return BOOL(conn_arg(a[0], "http/connected?")->io != NULL);
 }
 
+/* (http/-set-responder f) f answers every request: (f handler req keep-alive) */
+static V bi_set_responder(V *a, int n) {
+  (void)n;
+  if (!valk_is_callable(a[0])) valk_raise("http/-set-responder: argument 1 must be a function, got %s", valk_type_name(a[0]));
+  responder = a[0];
+  return NIL;
+}
+
 static const valk_reg server_fns[] = {
+    {"http/-set-responder", bi_set_responder, 1, 1, "(http/-set-responder f) the function answering requests (set by lib/http.valk)"},
     {"http/-listen", bi_listen, 2, -1, "(http/-listen port handler options...) starts a server (see http/server)"},
     {"http/port", bi_port, 1, 1, "(http/port server) the port the server listens on"},
     {"http/stop", bi_stop, 1, 1, "(http/stop server) stops accepting connections"},

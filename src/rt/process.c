@@ -78,6 +78,11 @@ typedef struct Proc {
   struct Proc *prev_live, *next_live; /* in `live` until it exits */
 } Proc;
 
+/* A process handle only names a Proc from its task's children list; the
+   Proc belongs to the loop until its handles have closed (see Lifetime
+   above), so the handle has no finalizer. */
+static const valk_native_type proc_type = {"process", NULL};
+
 /* Processes still running. When valk exits, their process groups are
    killed: a command never outlives the program that started it (each
    runs in its own session, so nothing else would stop it). */
@@ -660,7 +665,7 @@ static void wait_loop(void *ud) {
    the wait is cancelled or on_line raises, the process tree is killed. */
 static V proc_wait(Proc *p, V on_line) {
   valk_task *t = valk_task_current();
-  t->children = valk_cons(valk_native("process", p, NIL), t->children);
+  t->children = valk_cons(valk_native(&proc_type, p, NIL), t->children);
   WaitJob j = {p, on_line, t};
   V err = valk_pcall(wait_loop, &j);
   if (err) {

@@ -100,19 +100,19 @@ static void run_ready(uv_idle_t *h) {
 }
 
 /* ---- futures ---- */
+/* A future is GC memory only: nothing to finalize. */
+static const valk_native_type future_type = {"future", NULL};
+
 static V future_new(void) {
   valk_future *f = valk_alloc(sizeof *f);
   f->state = FUT_PENDING;
   f->value = NIL;
-  return valk_native("future", f, NIL);
+  return valk_native(&future_type, f, NIL);
 }
 
-bool valk_is_future(V v) { return IS(v, T_NATIVE) && strcmp(((Native *)v)->tag, "future") == 0; }
+bool valk_is_future(V v) { return valk_native_is(v, &future_type); }
 
-valk_future *valk_future_get(V v, const char *who) {
-  if (!valk_is_future(v)) valk_raise("%s: expected a future, got %s", who, valk_type_name(v));
-  return ((Native *)v)->ptr;
-}
+valk_future *valk_future_get(V v, const char *who) { return valk_native_check(v, &future_type, who, 0); }
 
 static void future_add_waiter(valk_future *f, valk_task *t) {
   if (f->nwaiters == f->capwaiters) {

@@ -21,9 +21,19 @@ typedef struct {
   V path;
 } Db;
 
+/* An unreachable database closes its connection (db/close sets db to
+   NULL first). sqlite3_close_v2 defers the close while statements are
+   open; none are between calls. */
+static void db_finalize(void *ptr) {
+  Db *d = ptr;
+  if (d->db) sqlite3_close_v2(d->db);
+  d->db = NULL;
+}
+
+static const valk_native_type db_type = {"database", db_finalize};
+
 static Db *db_arg(V v, const char *who) {
-  if (!IS(v, T_NATIVE) || strcmp(((Native *)v)->tag, "db")) valk_raise("%s: expected a database, got %s", who, valk_type_name(v));
-  Db *d = ((Native *)v)->ptr;
+  Db *d = valk_native_check(v, &db_type, who, 0);
   if (!d->db) valk_raise("%s: the database is closed", who);
   return d;
 }
@@ -53,7 +63,7 @@ static V bi_open(V *a, int n) {
   Db *d = valk_alloc(sizeof *d);
   d->db = db;
   d->path = (V)path;
-  return valk_native("db", d, (V)path);
+  return valk_native(&db_type, d, (V)path);
 }
 
 static V bi_close(V *a, int n) {
