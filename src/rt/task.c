@@ -362,15 +362,26 @@ static void sleep_cancel(valk_task *t, void *data) {
   uv_close((uv_handle_t *)&s->h, free_on_close);
 }
 
+void valk_task_sleep(uint64_t ms) {
+  if (!running) valk_raise("sleep: not inside a task");
+  Sleep *s = valk_root_alloc(sizeof *s);
+  s->t = running;
+  int rc = uv_timer_init(&loop, &s->h);
+  if (rc) {
+    valk_root_free(s);
+    valk_raise("sleep: %s", uv_strerror(rc));
+  }
+  if ((rc = uv_timer_start(&s->h, sleep_done, ms, 0))) {
+    uv_close((uv_handle_t *)&s->h, free_on_close);
+    valk_raise("sleep: %s", uv_strerror(rc));
+  }
+  valk_task_park(sleep_cancel, s);
+}
+
 static V bi_sleep(V *a, int n) {
   double ms = valk_arg_num(a, n, 0, "sleep");
   if (ms < 0) valk_raise("sleep: negative duration %g", ms);
-  Sleep *s = valk_root_alloc(sizeof *s);
-  s->t = running;
-  if (!s->t) valk_raise("sleep: not inside a task");
-  uv_timer_init(&loop, &s->h);
-  uv_timer_start(&s->h, sleep_done, (uint64_t)ms, 0);
-  valk_task_park(sleep_cancel, s);
+  valk_task_sleep((uint64_t)ms);
   return NIL;
 }
 
