@@ -366,6 +366,7 @@ void valk_fs_register(void);     /* src/sys/fs.c */
 void valk_path_register(void);   /* src/sys/path.c */
 void valk_sysenv_register(void); /* src/sys/env.c */
 void valk_json_register(void);   /* src/sys/json.c */
+V valk_json_stringify(V v);      /* compact JSON text of v; raises like json/stringify */
 void valk_yaml_register(void);   /* src/sys/yaml.c */
 void valk_crypto_register(void); /* src/sys/crypto.c */
 void valk_regex_register(void);  /* src/sys/regex.c */

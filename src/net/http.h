@@ -9,8 +9,12 @@
 #include "rt.h"
 
 /* Headers given as a map, or as a list of name value pairs
-   ({"X-Name" "value"} is a list); returns a map, raises otherwise. */
+   ({"X-Name" "value"} is a list); returns a map, raises otherwise
+   (headers.c). */
 V valk_http_headers_arg(V headers, const char *who);
+/* A header name given as a keyword, symbol or string. */
+const char *valk_http_header_name(V k, const char *who);
+void valk_http_headers_register(void);
 V valk_http_head(int status, V headers, long long body_len, bool keep_alive, bool chunked);
 
 int valk_http_parse_for_fuzzing(const char *data, size_t n, size_t max_body);

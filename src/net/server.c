@@ -222,29 +222,12 @@ static void http_date(char *out, size_t n) {
   snprintf(out, n, "%s", cached);
 }
 
-static const char *header_name(V k) {
-  if (IS(k, T_KW) || IS(k, T_SYM)) return AS_SYM(k)->name;
-  if (IS(k, T_STR)) return AS_STR(k)->s;
-  valk_raise("http: header names must be keywords or strings, got %s", valk_type_name(k));
-}
-
 static bool has_header(V headers, const char *name) {
   if (!IS(headers, T_MAP)) return false;
   V k, v;
   for (uint32_t i = 0; valk_map_next(headers, &i, &k, &v);)
-    if (!strcasecmp(header_name(k), name)) return true;
+    if (!strcasecmp(valk_http_header_name(k, "http/response"), name)) return true;
   return false;
-}
-
-V valk_http_headers_arg(V headers, const char *who) {
-  if (headers == NIL || headers == EMPTY) return valk_map_new(0);
-  if (IS(headers, T_MAP)) return headers;
-  if (IS_LIST(headers) && valk_list_len(headers) % 2 == 0) {
-    V m = valk_map_new(8);
-    for (V l = headers; IS_CONS(l); l = CDR(CDR(l))) valk_map_set(m, CAR(l), CAR(CDR(l)));
-    return m;
-  }
-  valk_raise("%s: headers must be a map or a list of name value pairs, got %s", who, valk_repr_c(headers));
 }
 
 /* Status line and headers. With body_len < 0 the body is streamed with
@@ -259,7 +242,7 @@ V valk_http_head(int status, V headers, long long body_len, bool keep_alive, boo
   {
     V k, v;
     for (uint32_t i = 0; valk_map_next(headers, &i, &k, &v);) {
-      const char *name = header_name(k);
+      const char *name = valk_http_header_name(k, "http/response");
       Str *val = AS_STR(valk_display(v));
       if (strpbrk(name, "\r\n:") || memchr(val->s, '\r', val->len) || memchr(val->s, '\n', val->len))
         valk_raise("http: header %s contains a line break or colon", name);
@@ -729,4 +712,5 @@ void valk_http_server_register(void) {
   settings.on_body = on_body;
   settings.on_message_complete = on_message_complete;
   valk_register(server_fns);
+  valk_http_headers_register();
 }
