@@ -285,7 +285,7 @@ static void drain_and_close(Conn *c, V last_bytes) {
     conn_close(c);
     return;
   }
-  uv_timer_start(&c->io->timer, on_timeout, 1000, 0);
+  if (uv_timer_start(&c->io->timer, on_timeout, 1000, 0) != 0) conn_close(c);
 }
 
 /* A limit was hit or the request is malformed: answer and close. */
@@ -373,7 +373,10 @@ static int on_message_begin(llhttp_t *p) {
   c->header_bytes = 0;
   c->in_field = false;
   c->expect_continue = false;
-  if (c->io) uv_timer_again(&c->io->timer);
+  if (c->io && uv_timer_again(&c->io->timer) != 0) {
+    c->reject = 500;
+    return -1;
+  }
   return 0;
 }
 
@@ -541,17 +544,25 @@ static void on_timeout(uv_timer_t *t) {
   else conn_close(c); /* idle keep-alive connection */
 }
 
+/* A failed accept or set-up drops that one connection; the server
+   listens on. */
 static void on_connection(uv_stream_t *ls, int status) {
   Server *srv = ((ServerIO *)ls->data)->srv;
   if (status < 0) return;
   ConnIO *io = valk_root_alloc(sizeof *io);
-  uv_tcp_init(valk_loop(), &io->tcp);
-  uv_timer_init(valk_loop(), &io->timer);
-  io->open = 2;
-  io->tcp.data = io->timer.data = io;
-  if (uv_accept(ls, (uv_stream_t *)&io->tcp) != 0) {
+  if (uv_tcp_init(valk_loop(), &io->tcp) != 0) {
+    valk_root_free(io);
+    return;
+  }
+  io->tcp.data = io;
+  io->open = 1;
+  if (uv_timer_init(valk_loop(), &io->timer) == 0) {
+    io->timer.data = io;
+    io->open = 2;
+  }
+  if (io->open < 2 || uv_accept(ls, (uv_stream_t *)&io->tcp) != 0) {
     uv_close((uv_handle_t *)&io->tcp, io_closed);
-    uv_close((uv_handle_t *)&io->timer, io_closed);
+    if (io->open == 2) uv_close((uv_handle_t *)&io->timer, io_closed);
     return;
   }
   Conn *c = conn_new(srv);
@@ -567,13 +578,15 @@ static void on_connection(uv_stream_t *ls, int status) {
     if (sa.ss_family == AF_INET) uv_ip4_name((struct sockaddr_in *)&sa, c->remote, sizeof c->remote);
     else uv_ip6_name((struct sockaddr_in6 *)&sa, c->remote, sizeof c->remote);
   }
-  uv_tcp_nodelay(&io->tcp, 1);
-  uv_read_start((uv_stream_t *)&io->tcp, on_alloc, on_read);
+  if (uv_tcp_nodelay(&io->tcp, 1) != 0 || uv_read_start((uv_stream_t *)&io->tcp, on_alloc, on_read) != 0) {
+    conn_close(c);
+    return;
+  }
   if (srv->nconns > srv->max_conns) {
     drain_and_close(c, simple_response(503, "503 too many connections\n", false));
     return;
   }
-  uv_timer_start(&io->timer, on_timeout, srv->timeout_ms, srv->timeout_ms);
+  if (uv_timer_start(&io->timer, on_timeout, srv->timeout_ms, srv->timeout_ms) != 0) conn_close(c);
 }
 
 /* ---- builtins ---- */
@@ -616,9 +629,13 @@ static V bi_listen(V *a, int n) {
   ServerIO *io = valk_root_alloc(sizeof *io);
   io->srv = srv;
   srv->io = io;
-  uv_tcp_init(valk_loop(), &io->tcp);
+  int rc = uv_tcp_init(valk_loop(), &io->tcp);
+  if (rc != 0) {
+    valk_root_free(io);
+    valk_raise("http/server: cannot listen on %s:%lld: %s", h, (long long)port, uv_strerror(rc));
+  }
   io->tcp.data = io;
-  int rc = uv_tcp_bind(&io->tcp, (struct sockaddr *)&sa, 0);
+  rc = uv_tcp_bind(&io->tcp, (struct sockaddr *)&sa, 0);
   if (rc == 0) rc = uv_listen((uv_stream_t *)&io->tcp, 1024, on_connection);
   if (rc != 0) {
     uv_close((uv_handle_t *)&io->tcp, (uv_close_cb)valk_root_free);
@@ -626,8 +643,9 @@ static V bi_listen(V *a, int n) {
   }
   struct sockaddr_storage bound;
   int len = sizeof bound;
-  uv_tcp_getsockname(&io->tcp, (struct sockaddr *)&bound, &len);
-  srv->port = ntohs(((struct sockaddr_in *)&bound)->sin_port);
+  /* cannot fail on a bound socket; the asked port stands in if it did */
+  srv->port = uv_tcp_getsockname(&io->tcp, (struct sockaddr *)&bound, &len) == 0
+                  ? ntohs(((struct sockaddr_in *)&bound)->sin_port) : (int)port;
   return valk_native(&server_type, srv, a[1]);
 }
 
