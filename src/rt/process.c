@@ -8,16 +8,16 @@
  * copies the page tables of the whole heap and every fiber stack, which
  * made a start 3-5x slower in a busy valk (measured in bench/ci.sh). The
  * child's exit is watched through a pidfd polled by the loop, so there is
- * no SIGCHLD handler and no other child is ever reaped by mistake. Output is read through pipes by the loop;
- * stdout and stderr are kept separately (up to a cap, then cut with a
- * marker while the process runs on) and as one interleaved list of
- * timestamped lines. Only the calling fiber waits.
+ * no SIGCHLD handler and no other child is ever reaped by mistake.
+ * Output is read through pipes by the loop; stdout and stderr are kept
+ * separately (up to a cap, then cut with a marker while the process runs
+ * on) and as one interleaved list of timestamped lines. Only the calling
+ * fiber waits.
  *
  * Lifetime: a Proc holds libuv handles, so it is root-allocated and freed
- * when the last of its handles has closed (open counts them). The waiting
- * task is woken when the process has exited and both pipes reached EOF
- * (or the drain period after exit ran out: a background child may keep a
- * pipe open forever).
+ * when the last of its handles has closed and its waiter has let go
+ * (open counts both). The states it goes through, from start to the
+ * closing of its handles, are described with proc_on() below.
  */
 #include "rt.h"
 
