@@ -61,11 +61,11 @@ struct Conn {
   Buf url, field, value, body;
   V headers;           /* map: lower-case name string -> value string */
   size_t header_bytes;
-  bool in_message, in_field, expect_continue;
+  bool in_message, in_field;
   int reject;          /* status to answer with when a limit is hit */
   /* requests waiting to be handled, oldest first */
   V queue, queue_tail;
-  bool busy, closing, streaming;
+  bool busy, closing;
   bool draining;       /* answered and shut down: discard input until EOF */
   valk_task *task;     /* the handler fiber running now */
   valk_task *writer;   /* a fiber waiting for its write to finish */
@@ -372,7 +372,6 @@ static int on_message_begin(llhttp_t *p) {
   c->headers = valk_map_new(8);
   c->header_bytes = 0;
   c->in_field = false;
-  c->expect_continue = false;
   if (c->io && uv_timer_again(&c->io->timer) != 0) {
     c->reject = 500;
     return -1;

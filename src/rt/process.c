@@ -94,7 +94,6 @@ typedef struct Proc {
   uv_timer_t timeout, grace, drain;
   uv_write_t wreq;
   int open;           /* handles not yet closed, plus the waiter's claim */
-  bool has_in;
   bool term_sent;     /* SIGTERM went to the group; grace armed or expired */
   Stream s[2];
   size_t cap;
@@ -647,7 +646,6 @@ static Proc *proc_start(Spec *sp) {
   p->open++; /* the waiter's claim */
   live_add(p);
   if (has_in) {
-    p->has_in = true;
     p->stdin_str = sp->stdin_str;
     uv_buf_t b = uv_buf_init(AS_STR(sp->stdin_str)->s, (unsigned)AS_STR(sp->stdin_str)->len);
     p->wreq.data = p;
