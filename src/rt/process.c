@@ -614,7 +614,12 @@ static Proc *proc_start(Spec *sp) {
   int inited = 0;
   int urc = uv_timer_init(loop, &p->timeout);
   if (!urc) hs[inited++] = (uv_handle_t *)&p->timeout;
-  if (!urc && !(urc = uv_timer_init(loop, &p->grace))) hs[inited++] = (uv_handle_t *)&p->grace;
+  if (!urc && !(urc = uv_timer_init(loop, &p->grace))) {
+    hs[inited++] = (uv_handle_t *)&p->grace;
+    /* a pending grace alone does not keep valk running: at exit the
+       group is killed at once (kill_live_at_exit) */
+    uv_unref((uv_handle_t *)&p->grace);
+  }
   if (!urc && !(urc = uv_timer_init(loop, &p->drain))) hs[inited++] = (uv_handle_t *)&p->drain;
   if (!urc && !(urc = uv_poll_init(loop, &p->exitpoll, pidfd))) hs[inited++] = (uv_handle_t *)&p->exitpoll;
   uv_pipe_t *pipes[3] = {&p->pipes[0], &p->pipes[1], has_in ? &p->in : NULL};
