@@ -59,7 +59,8 @@ static void rq_push(valk_task *t) {
   }
   readyq[(rq_head + rq_len++) % rq_cap] = t;
   if (!idle_on) {
-    uv_idle_start(&idle, run_ready);
+    /* cannot fail: the idle handle is initialised and has a callback */
+    if (uv_idle_start(&idle, run_ready) != 0) abort();
     idle_on = true;
   }
 }
@@ -273,8 +274,12 @@ V valk_rt_run_main(V (*fn)(V data), V data) {
 }
 
 void valk_rt_init(void) {
-  uv_loop_init(&loop);
-  uv_idle_init(&loop, &idle);
+  int rc = uv_loop_init(&loop);
+  if (!rc) rc = uv_idle_init(&loop, &idle);
+  if (rc) {
+    fprintf(stderr, "valk: cannot start the event loop: %s\n", uv_strerror(rc));
+    exit(1);
+  }
   valk_fiber_init();
 }
 
@@ -410,8 +415,15 @@ static V bi_with_timeout(V *a, int n) {
   Timeout *w = valk_root_alloc(sizeof *w);
   w->t = running;
   w->err = valk_make_error("timeout", "timeout after %g ms", ms);
-  uv_timer_init(&loop, &w->h);
-  uv_timer_start(&w->h, timeout_fired, ms < 0 ? 0 : (uint64_t)ms, 0);
+  int rc = uv_timer_init(&loop, &w->h);
+  if (rc) {
+    valk_root_free(w);
+    valk_raise("with-timeout: %s", uv_strerror(rc));
+  }
+  if ((rc = uv_timer_start(&w->h, timeout_fired, ms < 0 ? 0 : (uint64_t)ms, 0))) {
+    uv_close((uv_handle_t *)&w->h, free_on_close);
+    valk_raise("with-timeout: %s", uv_strerror(rc));
+  }
   V slot = a[1];
   V err = valk_pcall(call_body, &slot);
   uv_timer_stop(&w->h);
