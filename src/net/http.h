@@ -15,7 +15,6 @@ V valk_http_headers_arg(V headers, const char *who);
 /* A header name given as a keyword, symbol or string. */
 const char *valk_http_header_name(V k, const char *who);
 void valk_http_headers_register(void);
-V valk_http_head(int status, V headers, long long body_len, bool keep_alive, bool chunked);
 
 int valk_http_parse_for_fuzzing(const char *data, size_t n, size_t max_body);
 

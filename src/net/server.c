@@ -232,7 +232,7 @@ static bool has_header(V headers, const char *name) {
 
 /* Status line and headers. With body_len < 0 the body is streamed with
    chunked encoding (or, for streams, no length and close). */
-V valk_http_head(int status, V headers, long long body_len, bool keep_alive, bool chunked) {
+static V http_head(int status, V headers, long long body_len, bool keep_alive, bool chunked) {
   Buf b;
   buf_init(&b, 256);
   char date[64];
@@ -260,7 +260,7 @@ V valk_http_head(int status, V headers, long long body_len, bool keep_alive, boo
 }
 
 static V simple_response(int status, const char *body, bool keep_alive) {
-  V head = valk_http_head(status, NIL, (long long)strlen(body), keep_alive, false);
+  V head = http_head(status, NIL, (long long)strlen(body), keep_alive, false);
   return valk_strf("%s%s", AS_STR(head)->s, body);
 }
 
@@ -680,7 +680,7 @@ static V bi_head(V *a, int n) {
   int64_t status = valk_arg_int(a, n, 0, "http/-head");
   if (status < 100 || status > 999) valk_raise("http: status %lld is not a valid HTTP status", (long long)status);
   long long len = vtype(a[2]) == T_INT ? (long long)valk_int_get(a[2]) : -1;
-  return valk_http_head((int)status, a[1], len, valk_truthy(a[3]), valk_truthy(a[4]));
+  return http_head((int)status, a[1], len, valk_truthy(a[3]), valk_truthy(a[4]));
 }
 
 /* (http/-chunk bytes) one chunk of chunked transfer encoding */
