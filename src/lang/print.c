@@ -201,7 +201,7 @@ static void print_rec(Buf *b, V v, bool readable, bool nested, int depth) {
     buf_putc(b, '>');
     return;
   }
-  case T_NATIVE: buf_printf(b, "<%s %p>", ((Native *)v)->tag, ((Native *)v)->ptr); return;
+  case T_NATIVE: buf_printf(b, "<%s %p>", ((Native *)v)->type->name, ((Native *)v)->ptr); return;
   }
   buf_puts(b, "<?>");
 }

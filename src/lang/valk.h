@@ -145,9 +145,24 @@ typedef struct {
   uint32_t line, col;
 } Error;
 
+/* The type of a native handle (like Janet's JanetAbstractType): a name
+   for messages and printing, and what to release when the collector
+   finds the handle unreachable. finalize gets the handle's ptr; it runs
+   inside some later allocation, on whatever fiber allocates, so it must
+   not raise, allocate or touch other values: it only releases C
+   resources (a descriptor, a database connection). Types whose record is
+   owned by the event loop while it is active (a running process, a
+   listening server, an open connection) have no finalizer: the loop
+   frees them from their close callbacks, and dropping the value must
+   never stop them. Types are static and compared by address. */
+typedef struct valk_native_type {
+  const char *name;
+  void (*finalize)(void *ptr); /* NULL: nothing to release */
+} valk_native_type;
+
 typedef struct {
   struct Obj h;
-  const char *tag; /* e.g. "process", "future" */
+  const valk_native_type *type;
   void *ptr;
   V data;          /* GC-visible value owned by the handle */
 } Native;
@@ -221,7 +236,14 @@ V valk_list(int n, ...);
 V valk_list_from(V *items, int n);
 size_t valk_list_len(V l); /* number of cells; l must be a list */
 V valk_list_reverse(V l);
-V valk_native(const char *tag, void *ptr, V data);
+/* A handle of type t around ptr; t->finalize(ptr) runs once the handle
+   is unreachable (see valk_native_type). */
+V valk_native(const valk_native_type *t, void *ptr, V data);
+bool valk_native_is(V v, const valk_native_type *t);
+/* ptr of v when v is a handle of type t, else raises "who: argument
+   argi+1 must be a NAME, got TYPE" (argi counts from 0, as in
+   valk_arg_str). */
+void *valk_native_check(V v, const valk_native_type *t, const char *who, int argi);
 V valk_builtin_new(const char *name, valk_cfn fn, int min, int max, const char *doc);
 const char *valk_type_name(V v);
 bool valk_is_number(V v);
@@ -399,6 +421,7 @@ void valk_fs_register(void);     /* src/sys/fs.c */
 void valk_path_register(void);   /* src/sys/path.c */
 void valk_sysenv_register(void); /* src/sys/env.c */
 void valk_json_register(void);   /* src/sys/json.c */
+V valk_json_stringify(V v);      /* compact JSON text of v; raises like json/stringify */
 void valk_yaml_register(void);   /* src/sys/yaml.c */
 void valk_crypto_register(void); /* src/sys/crypto.c */
 void valk_regex_register(void);  /* src/sys/regex.c */

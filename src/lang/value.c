@@ -7,6 +7,7 @@
  */
 #include "valk.h"
 
+#include <gc/gc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -180,12 +181,26 @@ V valk_as_list(V v, V form, const char *who) {
                 valk_repr_c(v));
 }
 
-V valk_native(const char *tag, void *ptr, V data) {
+static void native_finalize(void *obj, void *cd) {
+  (void)cd;
+  Native *o = obj;
+  o->type->finalize(o->ptr);
+}
+
+V valk_native(const valk_native_type *t, void *ptr, V data) {
   Native *o = new_obj(sizeof(Native), T_NATIVE);
-  o->tag = tag;
+  o->type = t;
   o->ptr = ptr;
   o->data = data ? data : NIL;
+  if (t->finalize) GC_register_finalizer_no_order(o, native_finalize, NULL, NULL, NULL);
   return (V)o;
+}
+
+bool valk_native_is(V v, const valk_native_type *t) { return IS(v, T_NATIVE) && ((Native *)v)->type == t; }
+
+void *valk_native_check(V v, const valk_native_type *t, const char *who, int argi) {
+  if (!valk_native_is(v, t)) valk_raise("%s: argument %d must be a %s, got %s", who, argi + 1, t->name, valk_type_name(v));
+  return ((Native *)v)->ptr;
 }
 
 V valk_builtin_new(const char *name, valk_cfn fn, int min, int max, const char *doc) {
@@ -223,7 +238,7 @@ const char *valk_type_name(V v) {
   case T_BUILTIN: return "function";
   case T_LAMBDA: return (v->kind & LF_MACRO) ? "macro" : "function";
   case T_ERROR: return "error";
-  case T_NATIVE: return ((Native *)v)->tag;
+  case T_NATIVE: return ((Native *)v)->type->name;
   }
   return "unknown";
 }

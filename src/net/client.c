@@ -105,8 +105,7 @@ static int socket_cb(CURL *e, curl_socket_t fd, int action, void *userp, void *s
   int ev = 0;
   if (action == CURL_POLL_IN || action == CURL_POLL_INOUT) ev |= UV_READABLE;
   if (action == CURL_POLL_OUT || action == CURL_POLL_INOUT) ev |= UV_WRITABLE;
-  uv_poll_start(&s->poll, ev, on_poll);
-  return 0;
+  return uv_poll_start(&s->poll, ev, on_poll) == 0 ? 0 : -1; /* -1: curl fails the transfer */
 }
 
 static void on_timer(uv_timer_t *t) {
@@ -118,9 +117,8 @@ static void on_timer(uv_timer_t *t) {
 
 static int timer_cb(CURLM *m, long ms, void *userp) {
   (void)m; (void)userp;
-  if (ms < 0) uv_timer_stop(&curl_timer);
-  else uv_timer_start(&curl_timer, on_timer, (uint64_t)ms, 0);
-  return 0;
+  if (ms < 0) return uv_timer_stop(&curl_timer) == 0 ? 0 : -1;
+  return uv_timer_start(&curl_timer, on_timer, (uint64_t)ms, 0) == 0 ? 0 : -1;
 }
 
 static size_t on_body(char *p, size_t size, size_t n, void *ud) {
@@ -211,6 +209,21 @@ static V bi_request(V *a, int n) {
   if (!valk_task_current()) valk_raise("http/request: not inside a task");
   client_init();
 
+  /* Everything that can raise is done before the transfer exists: from
+     curl_easy_init on, nothing raises until the fiber parks, and the
+     park's cancel hook (req_cancel) frees the transfer. */
+  if (json) body = valk_json_stringify(json);
+  headers = valk_http_headers_arg(headers, "http/request");
+  V lines = json ? valk_cons(valk_cstr("Content-Type: application/json"), EMPTY) : EMPTY;
+  {
+    V k, v;
+    for (uint32_t i = 0; valk_map_next(headers, &i, &k, &v);)
+      lines = valk_cons(valk_strf("%s: %s", valk_key_name(k, "http/request", "header names"), AS_STR(valk_display(v))->s), lines);
+  }
+  lines = valk_list_reverse(lines); /* "Name: value" header lines, in order */
+  V req_body = body == NIL ? NULL : IS(body, T_STR) ? body : valk_display(body);
+  V shown_url = safe_url(AS_STR(url)->s);
+
   Req *r = valk_root_alloc(sizeof *r);
   r->easy = curl_easy_init();
   if (!r->easy) {
@@ -221,7 +234,7 @@ static V bi_request(V *a, int n) {
   buf_init(&r->head, 512);
   CURL *e = r->easy;
   const char *m = AS_STR(method)->s;
-  curl_easy_setopt(e, CURLOPT_URL, AS_STR(url)->s);
+  CURLcode cc = curl_easy_setopt(e, CURLOPT_URL, AS_STR(url)->s);
   curl_easy_setopt(e, CURLOPT_PRIVATE, r);
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
@@ -236,29 +249,28 @@ static V bi_request(V *a, int n) {
   curl_easy_setopt(e, CURLOPT_USERAGENT, "valk/0.1");
   if (valk_is_number(timeout) && valk_num_get(timeout) > 0)
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(valk_num_get(timeout) * 1000));
-  if (json) {
-    body = valk_call(valk_lookup(valk_sym("json/stringify"), NULL), 1, json);
-    r->req_headers = curl_slist_append(r->req_headers, "Content-Type: application/json");
-  }
-  headers = valk_http_headers_arg(headers, "http/request");
-  {
-    V k, v;
-    for (uint32_t i = 0; valk_map_next(headers, &i, &k, &v);) {
-      Str *val = AS_STR(valk_display(v));
-      V line = valk_strf("%s: %s", valk_key_name(k, "http/request", "header names"), val->s);
-      r->req_headers = curl_slist_append(r->req_headers, AS_STR(line)->s);
-    }
+  bool oom = false;
+  for (V l = lines; IS_CONS(l) && !oom; l = CDR(l)) {
+    struct curl_slist *h = curl_slist_append(r->req_headers, AS_STR(CAR(l))->s);
+    if (h) r->req_headers = h;
+    else oom = true;
   }
   if (r->req_headers) curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->req_headers);
   if (!strcasecmp(m, "HEAD")) {
     curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
-  } else if (body != NIL) {
-    r->req_body = IS(body, T_STR) ? body : valk_display(body);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)AS_STR(r->req_body)->len);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, AS_STR(r->req_body)->s);
+  } else if (req_body) {
+    r->req_body = req_body;
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)AS_STR(req_body)->len);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, AS_STR(req_body)->s);
     if (strcasecmp(m, "POST")) curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, m);
   } else if (strcasecmp(m, "GET")) {
     curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, m);
+  }
+  if (cc != CURLE_OK || oom) {
+    curl_easy_cleanup(e);
+    curl_slist_free_all(r->req_headers);
+    valk_root_free(r);
+    valk_raise("http/request: %s: %s", AS_STR(shown_url)->s, oom ? "out of memory" : curl_easy_strerror(cc));
   }
   r->task = valk_task_current();
   if (active++ == 0) ref_socks();
@@ -272,7 +284,7 @@ static V bi_request(V *a, int n) {
   }
   while (!r->done) valk_task_park(req_cancel, r);
   if (r->result != CURLE_OK) {
-    V msg = valk_strf("http/request: %s %s: %s", m, AS_STR(safe_url(AS_STR(url)->s))->s,
+    V msg = valk_strf("http/request: %s %s: %s", m, AS_STR(shown_url)->s,
                       r->errbuf[0] ? r->errbuf : curl_easy_strerror(r->result));
     int timed_out = r->result == CURLE_OPERATION_TIMEDOUT;
     req_free(r);
@@ -301,9 +313,12 @@ void valk_http_client_register(void) {
 /* Set up on first use, when the loop exists. */
 static void client_init(void) {
   if (multi) return;
-  curl_global_init(CURL_GLOBAL_DEFAULT);
-  multi = curl_multi_init();
-  curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
-  curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, timer_cb);
-  uv_timer_init(valk_loop(), &curl_timer);
+  if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) valk_raise("http/request: cannot initialise libcurl");
+  int rc = uv_timer_init(valk_loop(), &curl_timer);
+  if (rc) valk_raise("http/request: %s", uv_strerror(rc));
+  CURLM *m = curl_multi_init();
+  if (!m) valk_raise("http/request: cannot initialise libcurl");
+  curl_multi_setopt(m, CURLMOPT_SOCKETFUNCTION, socket_cb);
+  curl_multi_setopt(m, CURLMOPT_TIMERFUNCTION, timer_cb);
+  multi = m;
 }

@@ -9,9 +9,11 @@
 #include "rt.h"
 
 /* Headers given as a map, or as a list of name value pairs
-   ({"X-Name" "value"} is a list); returns a map, raises otherwise. */
+   ({"X-Name" "value"} is a list); returns a map, raises otherwise
+   (headers.c). */
 V valk_http_headers_arg(V headers, const char *who);
-V valk_http_head(int status, V headers, long long body_len, bool keep_alive, bool chunked);
+/* A header name given as a keyword, symbol or string. */
+void valk_http_headers_register(void);
 
 int valk_http_parse_for_fuzzing(const char *data, size_t n, size_t max_body);
 

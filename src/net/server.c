@@ -37,6 +37,7 @@ typedef struct {
 struct Server {
   ServerIO *io;
   V handler;
+  V responder;         /* the responder registered when it started */
   size_t max_body, max_header;
   uint64_t timeout_ms;
   int max_conns, nconns;
@@ -60,11 +61,11 @@ struct Conn {
   Buf url, field, value, body;
   V headers;           /* map: lower-case name string -> value string */
   size_t header_bytes;
-  bool in_message, in_field, expect_continue;
+  bool in_message, in_field;
   int reject;          /* status to answer with when a limit is hit */
   /* requests waiting to be handled, oldest first */
   V queue, queue_tail;
-  bool busy, closing, streaming;
+  bool busy, closing;
   bool draining;       /* answered and shut down: discard input until EOF */
   valk_task *task;     /* the handler fiber running now */
   valk_task *writer;   /* a fiber waiting for its write to finish */
@@ -73,6 +74,19 @@ struct Conn {
 };
 
 static llhttp_settings_t settings;
+
+/* The Valkyria function that answers a request (http/-respond): it calls
+   the handler, turns its result into bytes and writes them with
+   http/-write. lib/http.valk registers it when it loads
+   (http/-set-responder); C never looks it up by name. */
+static V responder;
+
+/* Servers and connections are owned by the loop (ServerIO and ConnIO are
+   root-allocated and freed by their close callbacks; they keep Server and
+   Conn alive), so their handles have no finalizer: dropping the value of
+   a listening server never stops it. */
+static const valk_native_type server_type = {"http-server", NULL};
+static const valk_native_type conn_type = {"http-conn", NULL};
 
 /* ---- connection lifetime ---- */
 static void io_closed(uv_handle_t *h) {
@@ -212,24 +226,13 @@ static bool has_header(V headers, const char *name) {
   if (!IS(headers, T_MAP)) return false;
   V k, v;
   for (uint32_t i = 0; valk_map_next(headers, &i, &k, &v);)
-    if (!strcasecmp(valk_key_name(k, "http", "header names"), name)) return true;
+    if (!strcasecmp(valk_key_name(k, "http/response", "header names"), name)) return true;
   return false;
-}
-
-V valk_http_headers_arg(V headers, const char *who) {
-  if (headers == NIL || headers == EMPTY) return valk_map_new(0);
-  if (IS(headers, T_MAP)) return headers;
-  if (IS_LIST(headers) && valk_list_len(headers) % 2 == 0) {
-    V m = valk_map_new(8);
-    for (V l = headers; IS_CONS(l); l = CDR(CDR(l))) valk_map_set(m, CAR(l), CAR(CDR(l)));
-    return m;
-  }
-  valk_raise("%s: headers must be a map or a list of name value pairs, got %s", who, valk_repr_c(headers));
 }
 
 /* Status line and headers. With body_len < 0 the body is streamed with
    chunked encoding (or, for streams, no length and close). */
-V valk_http_head(int status, V headers, long long body_len, bool keep_alive, bool chunked) {
+static V http_head(int status, V headers, long long body_len, bool keep_alive, bool chunked) {
   Buf b;
   buf_init(&b, 256);
   char date[64];
@@ -239,7 +242,7 @@ V valk_http_head(int status, V headers, long long body_len, bool keep_alive, boo
   {
     V k, v;
     for (uint32_t i = 0; valk_map_next(headers, &i, &k, &v);) {
-      const char *name = valk_key_name(k, "http", "header names");
+      const char *name = valk_key_name(k, "http/response", "header names");
       Str *val = AS_STR(valk_display(v));
       if (strpbrk(name, "\r\n:") || memchr(val->s, '\r', val->len) || memchr(val->s, '\n', val->len))
         valk_raise("http: header %s contains a line break or colon", name);
@@ -257,7 +260,7 @@ V valk_http_head(int status, V headers, long long body_len, bool keep_alive, boo
 }
 
 static V simple_response(int status, const char *body, bool keep_alive) {
-  V head = valk_http_head(status, NIL, (long long)strlen(body), keep_alive, false);
+  V head = http_head(status, NIL, (long long)strlen(body), keep_alive, false);
   return valk_strf("%s%s", AS_STR(head)->s, body);
 }
 
@@ -282,7 +285,7 @@ static void drain_and_close(Conn *c, V last_bytes) {
     conn_close(c);
     return;
   }
-  uv_timer_start(&c->io->timer, on_timeout, 1000, 0);
+  if (uv_timer_start(&c->io->timer, on_timeout, 1000, 0) != 0) conn_close(c);
 }
 
 /* A limit was hit or the request is malformed: answer and close. */
@@ -306,8 +309,11 @@ static V run_handler_body(V data);
 
 static void conn_next(Conn *c) {
   if (c->busy || !c->io || c->closing || c->queue == EMPTY) {
-    if (c->io && !c->busy && !c->closing && !c->in_message)
-      uv_timer_start(&c->io->timer, NULL, 0, 0), uv_timer_stop(&c->io->timer);
+    /* idle between requests: close after the timeout unless another
+       request begins (on_message_begin restarts the timer) */
+    if (c->io && !c->busy && !c->closing && !c->in_message &&
+        uv_timer_start(&c->io->timer, on_timeout, c->srv->timeout_ms, c->srv->timeout_ms) != 0)
+      conn_close(c);
     return;
   }
   V item = CAR(c->queue);
@@ -323,17 +329,12 @@ static V run_handler_body(V item) {
   V req = CAR(CDR(item));
   bool keep_alive = CAR(CDR(CDR(item))) == VTRUE;
   c->task = valk_task_current();
-  V respond = valk_lookup(valk_sym("http/-respond"), NULL);
   V args[3] = {c->srv->handler, req, BOOL(keep_alive)};
   V err = NULL;
-  /* http/-respond (lib/http.valk) calls the handler, turns its result
-     into bytes and writes them with http/-write; it answers 500 itself
-     when the handler raises */
-  struct { V f; V *a; } call = {respond, args};
-  (void)call;
+  /* the responder answers 500 itself when the handler raises */
   valk_handler h;
   if (VALK_TRY(&h)) {
-    valk_apply(respond, args, 3);
+    valk_apply(c->srv->responder, args, 3);
     VALK_END_TRY(&h);
   } else {
     err = h.err;
@@ -371,8 +372,10 @@ static int on_message_begin(llhttp_t *p) {
   c->headers = valk_map_new(8);
   c->header_bytes = 0;
   c->in_field = false;
-  c->expect_continue = false;
-  if (c->io) uv_timer_again(&c->io->timer);
+  if (c->io && uv_timer_again(&c->io->timer) != 0) {
+    c->reject = 500;
+    return -1;
+  }
   return 0;
 }
 
@@ -460,7 +463,7 @@ static int on_message_complete(llhttp_t *p) {
   valk_map_set(req, valk_kw("body"), valk_str(c->body.s, c->body.len));
   valk_map_set(req, valk_kw("remote"), valk_cstr(c->remote));
   valk_map_set(req, valk_kw("params"), valk_map_new(2));
-  V conn = valk_native("http-conn", c, NIL);
+  V conn = valk_native(&conn_type, c, NIL);
   valk_map_set(req, valk_kw("conn"), conn);
   bool keep_alive = llhttp_should_keep_alive(p);
   V item = valk_cons(valk_list(3, conn, req, BOOL(keep_alive)), EMPTY);
@@ -540,17 +543,25 @@ static void on_timeout(uv_timer_t *t) {
   else conn_close(c); /* idle keep-alive connection */
 }
 
+/* A failed accept or set-up drops that one connection; the server
+   listens on. */
 static void on_connection(uv_stream_t *ls, int status) {
   Server *srv = ((ServerIO *)ls->data)->srv;
   if (status < 0) return;
   ConnIO *io = valk_root_alloc(sizeof *io);
-  uv_tcp_init(valk_loop(), &io->tcp);
-  uv_timer_init(valk_loop(), &io->timer);
-  io->open = 2;
-  io->tcp.data = io->timer.data = io;
-  if (uv_accept(ls, (uv_stream_t *)&io->tcp) != 0) {
+  if (uv_tcp_init(valk_loop(), &io->tcp) != 0) {
+    valk_root_free(io);
+    return;
+  }
+  io->tcp.data = io;
+  io->open = 1;
+  if (uv_timer_init(valk_loop(), &io->timer) == 0) {
+    io->timer.data = io;
+    io->open = 2;
+  }
+  if (io->open < 2 || uv_accept(ls, (uv_stream_t *)&io->tcp) != 0) {
     uv_close((uv_handle_t *)&io->tcp, io_closed);
-    uv_close((uv_handle_t *)&io->timer, io_closed);
+    if (io->open == 2) uv_close((uv_handle_t *)&io->timer, io_closed);
     return;
   }
   Conn *c = conn_new(srv);
@@ -566,25 +577,24 @@ static void on_connection(uv_stream_t *ls, int status) {
     if (sa.ss_family == AF_INET) uv_ip4_name((struct sockaddr_in *)&sa, c->remote, sizeof c->remote);
     else uv_ip6_name((struct sockaddr_in6 *)&sa, c->remote, sizeof c->remote);
   }
-  uv_tcp_nodelay(&io->tcp, 1);
-  uv_read_start((uv_stream_t *)&io->tcp, on_alloc, on_read);
+  if (uv_tcp_nodelay(&io->tcp, 1) != 0 || uv_read_start((uv_stream_t *)&io->tcp, on_alloc, on_read) != 0) {
+    conn_close(c);
+    return;
+  }
   if (srv->nconns > srv->max_conns) {
     drain_and_close(c, simple_response(503, "503 too many connections\n", false));
     return;
   }
-  uv_timer_start(&io->timer, on_timeout, srv->timeout_ms, srv->timeout_ms);
+  if (uv_timer_start(&io->timer, on_timeout, srv->timeout_ms, srv->timeout_ms) != 0) conn_close(c);
 }
 
 /* ---- builtins ---- */
-static Server *server_arg(V v, const char *who) {
-  if (!IS(v, T_NATIVE) || strcmp(((Native *)v)->tag, "http-server")) valk_raise("%s: expected a server, got %s", who, valk_type_name(v));
-  return ((Native *)v)->ptr;
-}
+static Server *server_arg(V v, const char *who) { return valk_native_check(v, &server_type, who, 0); }
 
+/* a request map (or its :conn) */
 static Conn *conn_arg(V v, const char *who) {
   if (IS(v, T_MAP)) v = valk_map_get(v, valk_kw("conn"), NIL);
-  if (!IS(v, T_NATIVE) || strcmp(((Native *)v)->tag, "http-conn")) valk_raise("%s: expected a request, got %s", who, valk_type_name(v));
-  return ((Native *)v)->ptr;
+  return valk_native_check(v, &conn_type, who, 0);
 }
 
 static double num_opt(V *a, int n, int from, const char *name, double dflt) {
@@ -599,10 +609,12 @@ static V bi_listen(V *a, int n) {
   int64_t port = valk_arg_int(a, n, 0, "http/server");
   if (port < 0 || port > 65535) valk_raise("http/server: port %lld out of range", (long long)port);
   if (!valk_is_callable(a[1])) valk_raise("http/server: the handler must be a function");
+  if (!responder) valk_raise("http/server: no responder registered (lib/http.valk registers it with http/-set-responder)");
   V host = valk_kwarg(a, n, 2, "host", valk_cstr("127.0.0.1"));
   if (!IS(host, T_STR)) valk_raise("http/server: :host must be a string");
   Server *srv = valk_alloc(sizeof *srv);
   srv->handler = a[1];
+  srv->responder = responder;
   srv->max_body = (size_t)num_opt(a, n, 2, "max-body", 25.0 * 1024 * 1024);
   srv->max_header = (size_t)num_opt(a, n, 2, "max-header", 16 * 1024);
   srv->timeout_ms = (uint64_t)(num_opt(a, n, 2, "timeout", 10) * 1000);
@@ -616,9 +628,13 @@ static V bi_listen(V *a, int n) {
   ServerIO *io = valk_root_alloc(sizeof *io);
   io->srv = srv;
   srv->io = io;
-  uv_tcp_init(valk_loop(), &io->tcp);
+  int rc = uv_tcp_init(valk_loop(), &io->tcp);
+  if (rc != 0) {
+    valk_root_free(io);
+    valk_raise("http/server: cannot listen on %s:%lld: %s", h, (long long)port, uv_strerror(rc));
+  }
   io->tcp.data = io;
-  int rc = uv_tcp_bind(&io->tcp, (struct sockaddr *)&sa, 0);
+  rc = uv_tcp_bind(&io->tcp, (struct sockaddr *)&sa, 0);
   if (rc == 0) rc = uv_listen((uv_stream_t *)&io->tcp, 1024, on_connection);
   if (rc != 0) {
     uv_close((uv_handle_t *)&io->tcp, (uv_close_cb)valk_root_free);
@@ -626,9 +642,10 @@ static V bi_listen(V *a, int n) {
   }
   struct sockaddr_storage bound;
   int len = sizeof bound;
-  uv_tcp_getsockname(&io->tcp, (struct sockaddr *)&bound, &len);
-  srv->port = ntohs(((struct sockaddr_in *)&bound)->sin_port);
-  return valk_native("http-server", srv, a[1]);
+  /* cannot fail on a bound socket; the asked port stands in if it did */
+  srv->port = uv_tcp_getsockname(&io->tcp, (struct sockaddr *)&bound, &len) == 0
+                  ? ntohs(((struct sockaddr_in *)&bound)->sin_port) : (int)port;
+  return valk_native(&server_type, srv, a[1]);
 }
 
 static V bi_port(V *a, int n) {
@@ -663,7 +680,7 @@ static V bi_head(V *a, int n) {
   int64_t status = valk_arg_int(a, n, 0, "http/-head");
   if (status < 100 || status > 999) valk_raise("http: status %lld is not a valid HTTP status", (long long)status);
   long long len = vtype(a[2]) == T_INT ? (long long)valk_int_get(a[2]) : -1;
-  return valk_http_head((int)status, a[1], len, valk_truthy(a[3]), valk_truthy(a[4]));
+  return http_head((int)status, a[1], len, valk_truthy(a[3]), valk_truthy(a[4]));
 }
 
 /* (http/-chunk bytes) one chunk of chunked transfer encoding */
@@ -683,7 +700,16 @@ static V bi_connected(V *a, int n) {
   return BOOL(conn_arg(a[0], "http/connected?")->io != NULL);
 }
 
+/* (http/-set-responder f) f answers every request: (f handler req keep-alive) */
+static V bi_set_responder(V *a, int n) {
+  (void)n;
+  if (!valk_is_callable(a[0])) valk_raise("http/-set-responder: argument 1 must be a function, got %s", valk_type_name(a[0]));
+  responder = a[0];
+  return NIL;
+}
+
 static const valk_reg server_fns[] = {
+    {"http/-set-responder", bi_set_responder, 1, 1, "(http/-set-responder f) the function answering requests (set by lib/http.valk)"},
     {"http/-listen", bi_listen, 2, -1, "(http/-listen port handler options...) starts a server (see http/server)"},
     {"http/port", bi_port, 1, 1, "(http/port server) the port the server listens on"},
     {"http/stop", bi_stop, 1, 1, "(http/stop server) stops accepting connections"},
@@ -703,4 +729,5 @@ void valk_http_server_register(void) {
   settings.on_body = on_body;
   settings.on_message_complete = on_message_complete;
   valk_register(server_fns);
+  valk_http_headers_register();
 }

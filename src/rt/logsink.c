@@ -43,12 +43,18 @@ V valk_mask_secrets(V text) {
   return text;
 }
 
-static Sink *sink_arg(V v, const char *who) {
-  if (!IS(v, T_NATIVE) || strcmp(((Native *)v)->tag, "log")) valk_raise("%s: expected a log, got %s", who, valk_type_name(v));
-  return ((Native *)v)->ptr;
+/* An unreachable sink closes its file (log/close sets fd to -1 first). */
+static void sink_finalize(void *ptr) {
+  Sink *s = ptr;
+  if (s->fd >= 0) close(s->fd);
+  s->fd = -1;
 }
 
-bool valk_is_log(V v) { return IS(v, T_NATIVE) && !strcmp(((Native *)v)->tag, "log"); }
+static const valk_native_type sink_type = {"log", sink_finalize};
+
+static Sink *sink_arg(V v, const char *who) { return valk_native_check(v, &sink_type, who, 0); }
+
+bool valk_is_log(V v) { return valk_native_is(v, &sink_type); }
 
 static void stamp(char *out, size_t n) {
   struct timeval tv;
@@ -90,7 +96,18 @@ static V bi_open(V *a, int n) {
   Sink *s = valk_alloc(sizeof *s);
   s->fd = fd;
   s->path = (V)path;
-  return valk_native("log", s, (V)path);
+  return valk_native(&sink_type, s, (V)path);
+}
+
+/* One stamped line per line of text. */
+static void write_lines(V sink, const char *stream, const char *text, size_t len) {
+  const char *p = text, *end = text + len;
+  while (p < end) {
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    size_t k = nl ? (size_t)(nl - p) : (size_t)(end - p);
+    valk_log_line(sink, stream, p, k);
+    p += k + (nl ? 1 : 0);
+  }
 }
 
 /* (log/write log text [stream]) one stamped line per line of text */
@@ -98,13 +115,7 @@ static V bi_write(V *a, int n) {
   sink_arg(a[0], "log/write");
   Str *t = AS_STR(valk_display(a[1]));
   const char *stream = n > 2 ? valk_key_name(a[2], "log/write", "the stream") : "log";
-  const char *p = t->s, *end = t->s + t->len;
-  while (p < end) {
-    const char *nl = memchr(p, '\n', (size_t)(end - p));
-    size_t k = nl ? (size_t)(nl - p) : (size_t)(end - p);
-    valk_log_line(a[0], stream, p, k);
-    p += k + (nl ? 1 : 0);
-  }
+  write_lines(a[0], stream, t->s, t->len);
   return NIL;
 }
 
@@ -151,8 +162,7 @@ static bool print_to_log(const char *text, size_t len) {
   if (!IS(ctx, T_MAP)) return false;
   V log = valk_map_get(ctx, valk_kw("log"), NIL);
   if (!valk_is_log(log)) return false;
-  V args[3] = {log, valk_str(text, len), valk_kw("print")};
-  valk_apply(valk_lookup(valk_sym("log/write"), NULL), args, 3);
+  write_lines(log, "print", text, len);
   return true;
 }
 

@@ -8,16 +8,16 @@
  * copies the page tables of the whole heap and every fiber stack, which
  * made a start 3-5x slower in a busy valk (measured in bench/ci.sh). The
  * child's exit is watched through a pidfd polled by the loop, so there is
- * no SIGCHLD handler and no other child is ever reaped by mistake. Output is read through pipes by the loop;
- * stdout and stderr are kept separately (up to a cap, then cut with a
- * marker while the process runs on) and as one interleaved list of
- * timestamped lines. Only the calling fiber waits.
+ * no SIGCHLD handler and no other child is ever reaped by mistake.
+ * Output is read through pipes by the loop; stdout and stderr are kept
+ * separately (up to a cap, then cut with a marker while the process runs
+ * on) and as one interleaved list of timestamped lines. Only the calling
+ * fiber waits.
  *
  * Lifetime: a Proc holds libuv handles, so it is root-allocated and freed
- * when the last of its handles has closed (open counts them). The waiting
- * task is woken when the process has exited and both pipes reached EOF
- * (or the drain period after exit ran out: a background child may keep a
- * pipe open forever).
+ * when the last of its handles has closed and its waiter has let go
+ * (open counts both). The states it goes through, from start to the
+ * closing of its handles, are described with proc_on() below.
  */
 #include "rt.h"
 
@@ -50,15 +50,51 @@ typedef struct {
   bool eof;
 } Stream;
 
+/* ---- the process record and its state machine ----
+
+   A Proc's life, written down once; proc_on() is the only function that
+   changes p->state, and every event goes through it.
+
+     RUNNING   the leader runs. The timeout timer is armed when :timeout
+               was given.
+     STOPPING  the leader runs; a timeout or a cancel sent SIGTERM to the
+               process group.
+     DRAINING  the leader has exited (its zombie is kept, see below); a
+               pipe is still open. The drain timer closes it after
+               DRAIN_MS (a background child may hold it forever).
+     DONE      leader exited and output complete; the waiter was woken.
+     CLOSED    the leader's zombie is reaped, the Proc has left `live`,
+               its timers and exit poll are closing.
+
+     RUNNING  --timeout/cancel--> STOPPING   SIGTERM group, arm grace
+     RUNNING  --exit-----------> DRAINING   stop timeout, arm drain
+     STOPPING --exit-----------> DRAINING   (grace stays armed)
+     DRAINING --cancel---------> DRAINING   SIGTERM group, arm grace
+     DRAINING --both pipes EOF-> DONE       wake the waiter
+     DRAINING --drain expired--> DONE       close the pipes, wake the waiter
+     DONE     --grace unarmed--> CLOSED     reap, leave `live`, close handles
+     any state --grace expired-> same       SIGKILL group
+
+   The kill grace is independent of the leader (D3): once SIGTERM was
+   sent, the grace timer runs to its end and SIGKILLs the whole group,
+   whether or not the leader exited meanwhile, so a grandchild that
+   ignores SIGTERM never survives it. The leader's zombie is reaped only
+   at CLOSED (the exit is observed with WNOWAIT), so until then its pid,
+   which is the group id, cannot be reused and kill(-pid) never reaches
+   an unrelated group. */
+enum proc_state { P_RUNNING, P_STOPPING, P_DRAINING, P_DONE, P_CLOSED };
+enum proc_event { EV_TIMEOUT, EV_STOP, EV_EXIT, EV_PIPE_END, EV_DRAIN, EV_GRACE };
+
 typedef struct Proc {
+  enum proc_state state;
   uv_poll_t exitpoll; /* readable when the child has exited */
   int pidfd;
   uv_pipe_t pipes[2]; /* stdout, stderr */
   uv_pipe_t in;
-  uv_timer_t timer;   /* timeout, then kill grace, then drain */
+  uv_timer_t timeout, grace, drain;
   uv_write_t wreq;
-  int open;           /* handles not yet closed */
-  bool has_in, timer_on;
+  int open;           /* handles not yet closed, plus the waiter's claim */
+  bool term_sent;     /* SIGTERM went to the group; grace armed or expired */
   Stream s[2];
   size_t cap;
   V lines;            /* reversed list of (ms stream text) */
@@ -68,19 +104,26 @@ typedef struct Proc {
   V log;              /* log sink from the run context, or NULL */
   V args;             /* argument list */
   valk_task *waiter;
-  bool exited, timed_out, cancelled, done;
+  bool timed_out, cancelled;
   int64_t exit_status;
   int term_signal;
   int pid;
   uint64_t t0, t1;    /* uv_hrtime at start and exit */
-  double timeout_s, grace_s;
+  uint64_t grace_ms;  /* :kill-grace, for a timeout */
+  uint64_t stop_grace_ms; /* grace of the stop being requested (EV_STOP) */
   V stdin_str;
-  struct Proc *prev_live, *next_live; /* in `live` until it exits */
+  struct Proc *prev_live, *next_live; /* in `live` until CLOSED */
 } Proc;
 
-/* Processes still running. When valk exits, their process groups are
-   killed: a command never outlives the program that started it (each
-   runs in its own session, so nothing else would stop it). */
+/* A process handle only names a Proc from its task's children list; the
+   Proc belongs to the loop until its handles have closed (see Lifetime
+   above), so the handle has no finalizer. */
+static const valk_native_type proc_type = {"process", NULL};
+
+/* Processes not yet CLOSED: their groups may still have members. When
+   valk exits, these groups are killed: a command never outlives the
+   program that started it (each runs in its own session, so nothing
+   else would stop it). */
 static Proc *live;
 
 static void live_add(Proc *p) {
@@ -119,28 +162,11 @@ static void on_close(uv_handle_t *h) {
   maybe_free(p);
 }
 
-static void close_handle(Proc *p, uv_handle_t *h) {
+static void close_handle(uv_handle_t *h) {
   if (!uv_is_closing(h)) uv_close(h, on_close);
-  (void)p;
 }
 
 static double elapsed_ms(Proc *p) { return (double)(uv_hrtime() - p->t0) / 1e6; }
-
-static bool complete(Proc *p) {
-  return p->exited && p->s[S_OUT].eof && p->s[S_ERR].eof;
-}
-
-static void finish_if_complete(Proc *p) {
-  if (p->done || !complete(p)) return;
-  p->done = true;
-  if (p->timer_on) {
-    uv_timer_stop(&p->timer);
-    p->timer_on = false;
-  }
-  close_handle(p, (uv_handle_t *)&p->timer);
-  close_handle(p, (uv_handle_t *)&p->exitpoll);
-  if (p->waiter) valk_task_wake(p->waiter);
-}
 
 static void add_line(Proc *p, int stream, const char *s, size_t n) {
   if (n && s[n - 1] == '\r') n--;
@@ -189,6 +215,82 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b) {
   b->len = sizeof rdbuf;
 }
 
+/* Signals the group; only while the leader's pid is ours (before CLOSED). */
+static void kill_group(Proc *p, int sig) {
+  if (p->state == P_CLOSED || p->pid <= 0) return;
+  if (kill(-p->pid, sig) != 0 && p->state < P_DRAINING) kill(p->pid, sig);
+}
+
+/* Ends a pipe's stream: the last partial line is flushed, the handle
+   closed. */
+static void end_stream(Proc *p, int i) {
+  Stream *st = &p->s[i];
+  if (st->eof) return;
+  if (st->partial.len) {
+    add_line(p, i, st->partial.s, st->partial.len);
+    st->partial.len = 0;
+    if (p->waiter) valk_task_wake(p->waiter);
+  }
+  st->eof = true;
+  uv_read_stop((uv_stream_t *)&p->pipes[i]);
+  close_handle((uv_handle_t *)&p->pipes[i]);
+}
+
+static void timeout_expired(uv_timer_t *t);
+static void grace_expired(uv_timer_t *t);
+static void drain_expired(uv_timer_t *t);
+
+/* The one transition function (see the table above). */
+static void proc_on(Proc *p, enum proc_event ev) {
+  switch (ev) {
+  case EV_TIMEOUT:
+    if (p->state != P_RUNNING) break;
+    p->timed_out = true;
+    p->stop_grace_ms = p->grace_ms;
+    /* fall through */
+  case EV_STOP:
+    if (p->term_sent || p->state >= P_DONE) break;
+    p->term_sent = true;
+    uv_timer_stop(&p->timeout);
+    kill_group(p, SIGTERM);
+    /* a timer that cannot start (never for an open handle) kills at once */
+    if (uv_timer_start(&p->grace, grace_expired, p->stop_grace_ms, 0) != 0) kill_group(p, SIGKILL);
+    if (p->state == P_RUNNING) p->state = P_STOPPING;
+    break;
+  case EV_GRACE:
+    kill_group(p, SIGKILL);
+    break;
+  case EV_EXIT:
+    uv_timer_stop(&p->timeout);
+    p->state = P_DRAINING;
+    if (!(p->s[S_OUT].eof && p->s[S_ERR].eof) &&
+        uv_timer_start(&p->drain, drain_expired, DRAIN_MS, 0) != 0)
+      end_stream(p, S_OUT), end_stream(p, S_ERR);
+    break;
+  case EV_DRAIN:
+    end_stream(p, S_OUT);
+    end_stream(p, S_ERR);
+    break;
+  case EV_PIPE_END:
+    break;
+  }
+  if (p->state == P_DRAINING && p->s[S_OUT].eof && p->s[S_ERR].eof) {
+    p->state = P_DONE;
+    uv_timer_stop(&p->drain);
+    if (p->waiter) valk_task_wake(p->waiter);
+  }
+  if (p->state == P_DONE && !uv_is_active((uv_handle_t *)&p->grace)) {
+    p->state = P_CLOSED;
+    int ws;
+    while (waitpid(p->pid, &ws, 0) < 0 && errno == EINTR) {} /* a zombie: returns at once */
+    live_remove(p);
+    close_handle((uv_handle_t *)&p->timeout);
+    close_handle((uv_handle_t *)&p->grace);
+    close_handle((uv_handle_t *)&p->drain);
+    close_handle((uv_handle_t *)&p->exitpoll);
+  }
+}
+
 static void on_read(uv_stream_t *h, ssize_t n, const uv_buf_t *b) {
   Proc *p = h->data;
   int stream = h == (uv_stream_t *)&p->pipes[S_OUT] ? S_OUT : S_ERR;
@@ -197,88 +299,37 @@ static void on_read(uv_stream_t *h, ssize_t n, const uv_buf_t *b) {
     return;
   }
   if (n == 0) return;
-  /* EOF or error: flush the last partial line */
-  Stream *st = &p->s[stream];
-  if (st->partial.len) {
-    add_line(p, stream, st->partial.s, st->partial.len);
-    st->partial.len = 0;
-    if (p->waiter) valk_task_wake(p->waiter);
-  }
-  st->eof = true;
-  uv_read_stop(h);
-  close_handle(p, (uv_handle_t *)h);
-  finish_if_complete(p);
+  end_stream(p, stream); /* EOF or error */
+  proc_on(p, EV_PIPE_END);
 }
 
-static void drain_expired(uv_timer_t *t) {
-  Proc *p = t->data;
-  p->timer_on = false;
-  for (int i = 0; i < 2; i++) {
-    if (p->s[i].eof) continue;
-    if (p->s[i].partial.len) {
-      add_line(p, i, p->s[i].partial.s, p->s[i].partial.len);
-      p->s[i].partial.len = 0;
-    }
-    p->s[i].eof = true;
-    uv_read_stop((uv_stream_t *)&p->pipes[i]);
-    close_handle(p, (uv_handle_t *)&p->pipes[i]);
-  }
-  finish_if_complete(p);
-}
+static void drain_expired(uv_timer_t *t) { proc_on(t->data, EV_DRAIN); }
+static void grace_expired(uv_timer_t *t) { proc_on(t->data, EV_GRACE); }
+static void timeout_expired(uv_timer_t *t) { proc_on(t->data, EV_TIMEOUT); }
 
+/* The pidfd is readable: the leader exited. Its status is read without
+   reaping it (WNOWAIT); proc_on reaps it at CLOSED. */
 static void on_process_exit(uv_poll_t *h, int status, int events) {
   (void)status; (void)events;
   Proc *p = h->data;
-  int ws;
-  pid_t r;
-  do r = waitpid(p->pid, &ws, WNOHANG);
+  siginfo_t si;
+  memset(&si, 0, sizeof si);
+  int r;
+  do r = waitid(P_PID, (id_t)p->pid, &si, WEXITED | WNOHANG | WNOWAIT);
   while (r < 0 && errno == EINTR);
-  if (r == 0) return; /* not yet: poll again */
+  if (r == 0 && si.si_pid == 0) return; /* not yet: poll again */
   uv_poll_stop(h);
-  live_remove(p);
-  p->exited = true;
-  p->exit_status = r > 0 && WIFEXITED(ws) ? WEXITSTATUS(ws) : 0;
-  p->term_signal = r > 0 && WIFSIGNALED(ws) ? WTERMSIG(ws) : 0;
+  bool signalled = r == 0 && (si.si_code == CLD_KILLED || si.si_code == CLD_DUMPED);
+  p->exit_status = r == 0 && si.si_code == CLD_EXITED ? si.si_status : 0;
+  p->term_signal = signalled ? si.si_status : 0;
   p->t1 = uv_hrtime();
-  if (p->timer_on) uv_timer_stop(&p->timer);
-  p->timer_on = false;
-  if (!complete(p)) {
-    uv_timer_start(&p->timer, drain_expired, DRAIN_MS, 0);
-    p->timer_on = true;
-  }
-  finish_if_complete(p);
-}
-
-static void kill_group(Proc *p, int sig) {
-  if (p->exited || p->pid <= 0) return;
-  if (kill(-p->pid, sig) != 0) kill(p->pid, sig);
-}
-
-static void grace_expired(uv_timer_t *t) {
-  Proc *p = t->data;
-  p->timer_on = false;
-  kill_group(p, SIGKILL);
-}
-
-static void start_kill(Proc *p, double grace_s) {
-  kill_group(p, SIGTERM);
-  if (p->exited) return;
-  if (p->timer_on) uv_timer_stop(&p->timer);
-  uv_timer_start(&p->timer, grace_expired, (uint64_t)(grace_s * 1000), 0);
-  p->timer_on = true;
-}
-
-static void timeout_expired(uv_timer_t *t) {
-  Proc *p = t->data;
-  p->timer_on = false;
-  p->timed_out = true;
-  start_kill(p, p->grace_s);
+  proc_on(p, EV_EXIT);
 }
 
 static void on_stdin_written(uv_write_t *w, int status) {
   (void)status;
   Proc *p = w->data;
-  close_handle(p, (uv_handle_t *)&p->in);
+  close_handle((uv_handle_t *)&p->in);
 }
 
 /* ---- options and arguments ---- */
@@ -533,12 +584,13 @@ static Proc *proc_start(Spec *sp) {
 
   uv_loop_t *loop = valk_loop();
   Proc *p = valk_root_alloc(sizeof *p);
+  p->state = P_RUNNING;
   p->cap = sp->cap;
   p->lines = EMPTY;
   p->pending = EMPTY;
   p->name = sp->cmd;
   p->args = sp->args;
-  p->grace_s = sp->grace;
+  p->grace_ms = (uint64_t)(sp->grace * 1000);
   p->log = sp->log;
   p->t0 = t0;
   p->pid = pid;
@@ -547,34 +599,58 @@ static Proc *proc_start(Spec *sp) {
   buf_init(&p->s[1].buf, 256);
   buf_init(&p->s[0].partial, 256);
   buf_init(&p->s[1].partial, 256);
-  uv_pipe_init(loop, &p->pipes[0], 0);
-  uv_pipe_init(loop, &p->pipes[1], 0);
-  uv_pipe_open(&p->pipes[0], out[0]);
-  uv_pipe_open(&p->pipes[1], err[0]);
-  uv_timer_init(loop, &p->timer);
-  uv_poll_init(loop, &p->exitpoll, pidfd);
-  p->pipes[0].data = p->pipes[1].data = p->timer.data = p->exitpoll.data = p;
-  p->open = 4 + 1; /* the two pipes, the timer, the exit poll; the waiter's claim */
+  /* Each handle counts in open (and is listed in hs, to be closed on
+     failure) once initialised; pipe fds not yet owned by a handle are
+     closed here on failure. libuv calls no callback after a failed
+     start, so nothing waits on a failed one. */
+  int ufds[3] = {out[0], err[0], in[1]};
+  uv_handle_t *hs[7];
+  int inited = 0;
+  int urc = uv_timer_init(loop, &p->timeout);
+  if (!urc) hs[inited++] = (uv_handle_t *)&p->timeout;
+  if (!urc && !(urc = uv_timer_init(loop, &p->grace))) {
+    hs[inited++] = (uv_handle_t *)&p->grace;
+    /* a pending grace alone does not keep valk running: at exit the
+       group is killed at once (kill_live_at_exit) */
+    uv_unref((uv_handle_t *)&p->grace);
+  }
+  if (!urc && !(urc = uv_timer_init(loop, &p->drain))) hs[inited++] = (uv_handle_t *)&p->drain;
+  if (!urc && !(urc = uv_poll_init(loop, &p->exitpoll, pidfd))) hs[inited++] = (uv_handle_t *)&p->exitpoll;
+  uv_pipe_t *pipes[3] = {&p->pipes[0], &p->pipes[1], has_in ? &p->in : NULL};
+  for (int i = 0; i < 3 && pipes[i] && !urc; i++) {
+    if ((urc = uv_pipe_init(loop, pipes[i], 0))) break;
+    hs[inited++] = (uv_handle_t *)pipes[i];
+    if (!(urc = uv_pipe_open(pipes[i], ufds[i]))) ufds[i] = -1;
+  }
+  for (int i = 0; i < inited; i++) hs[i]->data = p;
+  p->open = inited;
+  if (!urc) urc = uv_poll_start(&p->exitpoll, UV_READABLE, on_process_exit);
+  if (!urc) urc = uv_read_start((uv_stream_t *)&p->pipes[0], on_alloc, on_read);
+  if (!urc) urc = uv_read_start((uv_stream_t *)&p->pipes[1], on_alloc, on_read);
+  if (!urc && sp->timeout > 0)
+    urc = uv_timer_start(&p->timeout, timeout_expired, (uint64_t)(sp->timeout * 1000), 0);
+  if (urc) {
+    kill(-pid, SIGKILL);
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
+    for (int i = 0; i < 3; i++) close_fd(&ufds[i]);
+    p->state = P_CLOSED;
+    if (inited <= 3) { /* the exit poll would close the pidfd */
+      close(pidfd);
+      p->pidfd = -1;
+    }
+    for (int i = 0; i < inited; i++) close_handle(hs[i]);
+    if (!inited) valk_root_free(p);
+    valk_raise("exec %s: %s", AS_STR(sp->cmd)->s, uv_strerror(urc));
+  }
+  p->open++; /* the waiter's claim */
   live_add(p);
-  uv_poll_start(&p->exitpoll, UV_READABLE, on_process_exit);
-  uv_read_start((uv_stream_t *)&p->pipes[0], on_alloc, on_read);
-  uv_read_start((uv_stream_t *)&p->pipes[1], on_alloc, on_read);
   if (has_in) {
-    uv_pipe_init(loop, &p->in, 0);
-    uv_pipe_open(&p->in, in[1]);
-    p->in.data = p;
-    p->open++;
-    p->has_in = true;
     p->stdin_str = sp->stdin_str;
     uv_buf_t b = uv_buf_init(AS_STR(sp->stdin_str)->s, (unsigned)AS_STR(sp->stdin_str)->len);
     p->wreq.data = p;
+    /* a failed write leaves stdin closed: the command sees end of input */
     if (uv_write(&p->wreq, (uv_stream_t *)&p->in, &b, 1, on_stdin_written) != 0)
-      close_handle(p, (uv_handle_t *)&p->in);
-  }
-  if (sp->timeout > 0) {
-    p->timeout_s = sp->timeout;
-    uv_timer_start(&p->timer, timeout_expired, (uint64_t)(sp->timeout * 1000), 0);
-    p->timer_on = true;
+      close_handle((uv_handle_t *)&p->in);
   }
   return p;
 }
@@ -608,7 +684,8 @@ static void proc_cancel(valk_task *t, void *data) {
   Proc *p = data;
   p->waiter = NULL;
   p->cancelled = true;
-  start_kill(p, CANCEL_GRACE_MS / 1000.0);
+  p->stop_grace_ms = CANCEL_GRACE_MS;
+  proc_on(p, EV_STOP);
 }
 
 /* Drops the waiting task's claim on p (see "open" in the header). */
@@ -643,7 +720,7 @@ static void wait_loop(void *ud) {
     } else {
       p->pending = EMPTY;
     }
-    if (p->done) return;
+    if (p->state >= P_DONE) return;
     p->waiter = j->t;
     valk_task_park(proc_cancel, p);
     p->waiter = NULL;
@@ -654,11 +731,14 @@ static void wait_loop(void *ud) {
    the wait is cancelled or on_line raises, the process tree is killed. */
 static V proc_wait(Proc *p, V on_line) {
   valk_task *t = valk_task_current();
-  t->children = valk_cons(valk_native("process", p, NIL), t->children);
+  t->children = valk_cons(valk_native(&proc_type, p, NIL), t->children);
   WaitJob j = {p, on_line, t};
   V err = valk_pcall(wait_loop, &j);
   if (err) {
-    if (!p->cancelled) start_kill(p, CANCEL_GRACE_MS / 1000.0);
+    if (!p->cancelled) {
+      p->stop_grace_ms = CANCEL_GRACE_MS;
+      proc_on(p, EV_STOP);
+    }
     proc_release(t, p);
     valk_throw(err);
   }
@@ -756,7 +836,7 @@ static V bi_process_kill(V *a, int n) {
   bool any = false;
   for (V l = f->task->children; IS_CONS(l); l = CDR(l)) {
     Proc *p = ((Native *)CAR(l))->ptr;
-    if (!p->exited) { kill_group(p, sig); any = true; }
+    if (p->state < P_DRAINING) { kill_group(p, sig); any = true; }
   }
   return BOOL(any);
 }

@@ -70,6 +70,8 @@ void valk_task_park(valk_cancel_fn hook, void *data);
 void valk_task_wake(valk_task *t);
 void valk_task_cancel(valk_task *t, V err);
 uint64_t valk_task_seq(valk_task *t);
+/* Parks the current task for ms milliseconds; raises outside a task. */
+void valk_task_sleep(uint64_t ms);
 
 V valk_future_await(V fut);
 valk_future *valk_future_get(V v, const char *who);

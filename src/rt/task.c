@@ -59,7 +59,8 @@ static void rq_push(valk_task *t) {
   }
   readyq[(rq_head + rq_len++) % rq_cap] = t;
   if (!idle_on) {
-    uv_idle_start(&idle, run_ready);
+    /* cannot fail: the idle handle is initialised and has a callback */
+    if (uv_idle_start(&idle, run_ready) != 0) abort();
     idle_on = true;
   }
 }
@@ -100,19 +101,19 @@ static void run_ready(uv_idle_t *h) {
 }
 
 /* ---- futures ---- */
+/* A future is GC memory only: nothing to finalize. */
+static const valk_native_type future_type = {"future", NULL};
+
 static V future_new(void) {
   valk_future *f = valk_alloc(sizeof *f);
   f->state = FUT_PENDING;
   f->value = NIL;
-  return valk_native("future", f, NIL);
+  return valk_native(&future_type, f, NIL);
 }
 
-bool valk_is_future(V v) { return IS(v, T_NATIVE) && strcmp(((Native *)v)->tag, "future") == 0; }
+bool valk_is_future(V v) { return valk_native_is(v, &future_type); }
 
-valk_future *valk_future_get(V v, const char *who) {
-  if (!valk_is_future(v)) valk_raise("%s: expected a future, got %s", who, valk_type_name(v));
-  return ((Native *)v)->ptr;
-}
+valk_future *valk_future_get(V v, const char *who) { return valk_native_check(v, &future_type, who, 0); }
 
 static void future_add_waiter(valk_future *f, valk_task *t) {
   if (f->nwaiters == f->capwaiters) {
@@ -273,8 +274,12 @@ V valk_rt_run_main(V (*fn)(V data), V data) {
 }
 
 void valk_rt_init(void) {
-  uv_loop_init(&loop);
-  uv_idle_init(&loop, &idle);
+  int rc = uv_loop_init(&loop);
+  if (!rc) rc = uv_idle_init(&loop, &idle);
+  if (rc) {
+    fprintf(stderr, "valk: cannot start the event loop: %s\n", uv_strerror(rc));
+    exit(1);
+  }
   valk_fiber_init();
 }
 
@@ -362,15 +367,26 @@ static void sleep_cancel(valk_task *t, void *data) {
   uv_close((uv_handle_t *)&s->h, free_on_close);
 }
 
+void valk_task_sleep(uint64_t ms) {
+  if (!running) valk_raise("sleep: not inside a task");
+  Sleep *s = valk_root_alloc(sizeof *s);
+  s->t = running;
+  int rc = uv_timer_init(&loop, &s->h);
+  if (rc) {
+    valk_root_free(s);
+    valk_raise("sleep: %s", uv_strerror(rc));
+  }
+  if ((rc = uv_timer_start(&s->h, sleep_done, ms, 0))) {
+    uv_close((uv_handle_t *)&s->h, free_on_close);
+    valk_raise("sleep: %s", uv_strerror(rc));
+  }
+  valk_task_park(sleep_cancel, s);
+}
+
 static V bi_sleep(V *a, int n) {
   double ms = valk_arg_num(a, n, 0, "sleep");
   if (ms < 0) valk_raise("sleep: negative duration %g", ms);
-  Sleep *s = valk_root_alloc(sizeof *s);
-  s->t = running;
-  if (!s->t) valk_raise("sleep: not inside a task");
-  uv_timer_init(&loop, &s->h);
-  uv_timer_start(&s->h, sleep_done, (uint64_t)ms, 0);
-  valk_task_park(sleep_cancel, s);
+  valk_task_sleep((uint64_t)ms);
   return NIL;
 }
 
@@ -399,8 +415,15 @@ static V bi_with_timeout(V *a, int n) {
   Timeout *w = valk_root_alloc(sizeof *w);
   w->t = running;
   w->err = valk_make_error("timeout", "timeout after %g ms", ms);
-  uv_timer_init(&loop, &w->h);
-  uv_timer_start(&w->h, timeout_fired, ms < 0 ? 0 : (uint64_t)ms, 0);
+  int rc = uv_timer_init(&loop, &w->h);
+  if (rc) {
+    valk_root_free(w);
+    valk_raise("with-timeout: %s", uv_strerror(rc));
+  }
+  if ((rc = uv_timer_start(&w->h, timeout_fired, ms < 0 ? 0 : (uint64_t)ms, 0))) {
+    uv_close((uv_handle_t *)&w->h, free_on_close);
+    valk_raise("with-timeout: %s", uv_strerror(rc));
+  }
   V slot = a[1];
   V err = valk_pcall(call_body, &slot);
   uv_timer_stop(&w->h);

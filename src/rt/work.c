@@ -42,7 +42,9 @@ static void job_cancel(valk_task *t, void *data) {
   (void)t;
   Job *j = data;
   j->abandoned = true;
-  uv_cancel((uv_req_t *)&j->req); /* if it has not started, job_done runs with UV_ECANCELED */
+  /* fails once the work has started; job_done runs either way (with
+     UV_ECANCELED when the work never started) */
+  (void)uv_cancel((uv_req_t *)&j->req);
 }
 
 static void park_job(void *ud) { valk_task_park(job_cancel, ud); }

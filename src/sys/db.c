@@ -2,58 +2,71 @@
  * db.c - SQLite databases (db/...), for the CI run store.
  *
  * A database is a native handle around one sqlite3 connection, opened in
- * WAL mode with a busy timeout so a second process (valk ci history while
- * a server runs) can read while runs are written. Statements take
- * parameters (? placeholders) bound from values: integers, floats,
- * strings, nil, booleans (as 1/0); user input never goes into SQL text.
- * Queries return a list of maps with keyword column names.
+ * WAL mode so a second process (valk ci history while a server runs) can
+ * read while runs are written. Statements take parameters (?
+ * placeholders) bound from values: integers, floats, strings, nil,
+ * booleans (as 1/0); user input never goes into SQL text. Queries return
+ * a list of maps with keyword column names.
  *
  * Calls run on the loop thread: store writes are small and WAL appends
- * are cheap; a busy database waits at most the busy timeout.
+ * are cheap. SQLite's busy timeout is 0, because its busy handler sleeps
+ * the thread and would stop the whole loop: a statement that finds the
+ * database locked parks its fiber for a while (1 ms, doubling to 64 ms)
+ * and tries again, for at most BUSY_TOTAL_MS in all.
+ *
+ * A statement is held across calls that can raise (binding, building
+ * rows, the fiber sleeping while the database is busy, a cancel), so it
+ * is run inside valk_pcall and finalized on every path.
  */
-#include "valk.h"
+#include "rt.h"
 
 #include <sqlite3.h>
 #include <string.h>
+#include <time.h>
+
+#define BUSY_TOTAL_MS 5000
 
 typedef struct {
   sqlite3 *db;
   V path;
 } Db;
 
+/* An unreachable database closes its connection (db/close sets db to
+   NULL first). sqlite3_close_v2 defers the close while statements are
+   open; none are once the handle is unreachable, since a running
+   statement's caller holds the handle. */
+static void db_finalize(void *ptr) {
+  Db *d = ptr;
+  if (d->db) sqlite3_close_v2(d->db);
+  d->db = NULL;
+}
+
+static const valk_native_type db_type = {"database", db_finalize};
+
 static Db *db_arg(V v, const char *who) {
-  if (!IS(v, T_NATIVE) || strcmp(((Native *)v)->tag, "db")) valk_raise("%s: expected a database, got %s", who, valk_type_name(v));
-  Db *d = ((Native *)v)->ptr;
+  Db *d = valk_native_check(v, &db_type, who, 0);
   if (!d->db) valk_raise("%s: the database is closed", who);
   return d;
 }
 
-static _Noreturn void db_error(Db *d, const char *who, const char *what) {
-  valk_raise("%s: %s: %s", who, what, sqlite3_errmsg(d->db));
+/* The one error sequence: "who: [what: ]SQLite's message". db may be
+   NULL (then the message of rc). */
+static _Noreturn void db_raise(sqlite3 *db, int rc, const char *who, const char *what) {
+  const char *msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  if (what) valk_raise("%s: %s: %s", who, what, msg);
+  valk_raise("%s: %s", who, msg);
 }
 
-/* (db/open path) opens or creates a database in WAL mode */
-static V bi_open(V *a, int n) {
-  Str *path = valk_arg_str(a, n, 0, "db/open");
-  sqlite3 *db;
-  int rc = sqlite3_open_v2(path->s, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
-  if (rc != SQLITE_OK) {
-    V msg = valk_strf("db/open: %s: %s", path->s, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
-    sqlite3_close(db);
-    valk_throw(valk_error_new(valk_kw("error"), msg, valk_S->form));
-  }
-  sqlite3_busy_timeout(db, 5000);
-  char *err = NULL;
-  if (sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", NULL, NULL, &err) != SQLITE_OK) {
-    V msg = valk_strf("db/open: %s: %s", path->s, err ? err : "cannot set WAL mode");
-    sqlite3_free(err);
-    sqlite3_close(db);
-    valk_throw(valk_error_new(valk_kw("error"), msg, valk_S->form));
-  }
-  Db *d = valk_alloc(sizeof *d);
-  d->db = db;
-  d->path = (V)path;
-  return valk_native("db", d, (V)path);
+/* Waits before the next try on a busy database; raises once the total
+   wait would pass BUSY_TOTAL_MS. Outside a task (start-up code) nothing
+   else runs, so the thread itself sleeps. */
+static void busy_wait(Db *d, int *waited_ms, const char *who) {
+  int ms = *waited_ms < 1 ? 1 : *waited_ms > 64 ? 64 : *waited_ms;
+  if (*waited_ms + ms > BUSY_TOTAL_MS) valk_raise("%s: database is locked (waited %d ms)", who, *waited_ms);
+  *waited_ms += ms;
+  if (valk_task_current()) valk_task_sleep((uint64_t)ms);
+  else nanosleep(&(struct timespec){0, ms * 1000000L}, NULL);
+  if (!d->db) valk_raise("%s: the database was closed", who);
 }
 
 static V bi_close(V *a, int n) {
@@ -64,12 +77,10 @@ static V bi_close(V *a, int n) {
   return NIL;
 }
 
-static void bind_all(Db *d, sqlite3_stmt *st, V *a, int n, const char *who) {
+static void bind_all(sqlite3_stmt *st, V *a, int n, const char *who) {
   int want = sqlite3_bind_parameter_count(st);
-  if (want != n) {
-    sqlite3_finalize(st);
+  if (want != n)
     valk_raise("%s: the statement has %d parameter%s, got %d value%s", who, want, want == 1 ? "" : "s", n, n == 1 ? "" : "s");
-  }
   for (int i = 0; i < n; i++) {
     V v = a[i];
     int rc;
@@ -81,22 +92,10 @@ static void bind_all(Db *d, sqlite3_stmt *st, V *a, int n, const char *who) {
     case T_STR: rc = sqlite3_bind_text(st, i + 1, AS_STR(v)->s, (int)AS_STR(v)->len, SQLITE_TRANSIENT); break;
     case T_KW: rc = sqlite3_bind_text(st, i + 1, AS_SYM(v)->name, -1, SQLITE_TRANSIENT); break;
     default:
-      sqlite3_finalize(st);
       valk_raise("%s: cannot store a %s in the database (parameter %d)", who, valk_type_name(v), i + 1);
     }
-    if (rc != SQLITE_OK) {
-      sqlite3_finalize(st);
-      db_error(d, who, "binding a parameter");
-    }
+    if (rc != SQLITE_OK) db_raise(sqlite3_db_handle(st), rc, who, "binding a parameter");
   }
-}
-
-static sqlite3_stmt *prepare(Db *d, Str *sql, const char *who) {
-  sqlite3_stmt *st;
-  const char *tail;
-  if (sqlite3_prepare_v2(d->db, sql->s, (int)sql->len, &st, &tail) != SQLITE_OK) db_error(d, who, sql->s);
-  if (!st) valk_raise("%s: empty statement", who);
-  return st;
 }
 
 static V column(sqlite3_stmt *st, int i) {
@@ -112,56 +111,107 @@ static V column(sqlite3_stmt *st, int i) {
   }
 }
 
-/* (db/query db sql params...) list of rows as maps */
-static V bi_query(V *a, int n) {
-  Db *d = db_arg(a[0], "db/query");
-  Str *sql = valk_arg_str(a, n, 1, "db/query");
-  sqlite3_stmt *st = prepare(d, sql, "db/query");
-  bind_all(d, st, a + 2, n - 2, "db/query");
-  int cols = sqlite3_column_count(st);
-  V names[cols ? cols : 1];
-  for (int i = 0; i < cols; i++) names[i] = valk_kw(sqlite3_column_name(st, i));
-  V rows = EMPTY;
-  int rc;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    V m = valk_map_new((uint32_t)cols);
-    for (int i = 0; i < cols; i++) valk_map_set(m, names[i], column(st, i));
-    rows = valk_cons(m, rows);
-  }
-  if (rc != SQLITE_DONE) {
-    V msg = valk_strf("db/query: %s", sqlite3_errmsg(d->db));
-    sqlite3_finalize(st);
-    valk_throw(valk_error_new(valk_kw("error"), msg, valk_S->form));
-  }
-  sqlite3_finalize(st);
-  return valk_list_reverse(rows);
+/* One call: the statements of sql run in turn (only the first when
+   params are given, or rows are wanted), st is the one being run. */
+typedef struct {
+  Db *d;
+  Str *sql;
+  V *params;
+  int nparams;
+  bool want_rows, several;
+  const char *who;
+  sqlite3_stmt *st;
+  V rows;         /* reversed rows of the last statement */
+} Run;
+
+static void run_body(void *ud);
+
+/* Runs r; the statement is finalized whether run_body returns or raises. */
+static void run(Run *r) {
+  V err = valk_pcall(run_body, r);
+  if (r->st) sqlite3_finalize(r->st);
+  r->st = NULL;
+  if (err) valk_throw(err);
 }
 
-/* (db/exec db sql params...) runs a statement; returns the number of rows
-   changed (and, for an INSERT, the new row id through db/last-id) */
-static V bi_exec(V *a, int n) {
-  Db *d = db_arg(a[0], "db/exec");
-  Str *sql = valk_arg_str(a, n, 1, "db/exec");
-  if (n == 2) { /* no parameters: may hold several statements (a schema) */
-    char *err = NULL;
-    if (sqlite3_exec(d->db, sql->s, NULL, NULL, &err) != SQLITE_OK) {
-      V msg = valk_strf("db/exec: %s", err ? err : sqlite3_errmsg(d->db));
-      sqlite3_free(err);
-      valk_throw(valk_error_new(valk_kw("error"), msg, valk_S->form));
+static void run_body(void *ud) {
+  Run *r = ud;
+  Db *d = r->d;
+  const char *sql = r->sql->s, *end = sql + r->sql->len;
+  int waited = 0;
+  while (sql < end) {
+    const char *tail;
+    int rc;
+    while ((rc = sqlite3_prepare_v2(d->db, sql, (int)(end - sql), &r->st, &tail)) == SQLITE_BUSY) busy_wait(d, &waited, r->who);
+    if (rc != SQLITE_OK) db_raise(d->db, rc, r->who, r->several ? NULL : r->sql->s);
+    if (!r->st) {
+      if (!r->several) valk_raise("%s: empty statement", r->who);
+      break; /* only comments or spaces left */
     }
-    return valk_int(sqlite3_changes(d->db));
+    bind_all(r->st, r->params, r->nparams, r->who);
+    int cols = r->want_rows ? sqlite3_column_count(r->st) : 0;
+    V names[cols ? cols : 1];
+    for (int i = 0; i < cols; i++) names[i] = valk_kw(sqlite3_column_name(r->st, i));
+    r->rows = EMPTY;
+    while ((rc = sqlite3_step(r->st)) != SQLITE_DONE) {
+      if (rc == SQLITE_BUSY) {
+        sqlite3_reset(r->st); /* start the statement over */
+        r->rows = EMPTY;
+        busy_wait(d, &waited, r->who);
+        continue;
+      }
+      if (rc != SQLITE_ROW) db_raise(d->db, rc, r->who, NULL);
+      if (!r->want_rows) continue;
+      V m = valk_map_new((uint32_t)cols);
+      for (int i = 0; i < cols; i++) valk_map_set(m, names[i], column(r->st, i));
+      r->rows = valk_cons(m, r->rows);
+    }
+    sqlite3_finalize(r->st);
+    r->st = NULL;
+    if (!r->several) break;
+    sql = tail;
   }
-  sqlite3_stmt *st = prepare(d, sql, "db/exec");
-  bind_all(d, st, a + 2, n - 2, "db/exec");
-  int rc;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {}
-  if (rc != SQLITE_DONE) {
-    V msg = valk_strf("db/exec: %s", sqlite3_errmsg(d->db));
-    sqlite3_finalize(st);
-    valk_throw(valk_error_new(valk_kw("error"), msg, valk_S->form));
+}
+
+/* (db/open path) opens or creates a database in WAL mode */
+static V bi_open(V *a, int n) {
+  Str *path = valk_arg_str(a, n, 0, "db/open");
+  sqlite3 *db = NULL;
+  int rc = sqlite3_open_v2(path->s, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+  if (rc != SQLITE_OK) {
+    V msg = valk_cstr(db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+    sqlite3_close(db);
+    valk_raise("db/open: %s: %s", path->s, AS_STR(msg)->s);
   }
-  sqlite3_finalize(st);
-  return valk_int(sqlite3_changes(d->db));
+  Db *d = valk_alloc(sizeof *d);
+  d->db = db;
+  d->path = (V)path;
+  V h = valk_native(&db_type, d, (V)path);
+  Run r = {d, AS_STR(valk_cstr("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;")),
+           NULL, 0, false, true, AS_STR(valk_strf("db/open: %s", path->s))->s, NULL, EMPTY};
+  V err = valk_pcall(run_body, &r);
+  if (r.st) sqlite3_finalize(r.st);
+  if (err) {
+    db_finalize(d);
+    valk_throw(err);
+  }
+  return h;
+}
+
+/* (db/query db sql params...) list of rows as maps */
+static V bi_query(V *a, int n) {
+  Run r = {db_arg(a[0], "db/query"), valk_arg_str(a, n, 1, "db/query"), a + 2, n - 2, true, false, "db/query", NULL, EMPTY};
+  run(&r);
+  return valk_list_reverse(r.rows);
+}
+
+/* (db/exec db sql params...) runs a statement (without parameters, the
+   text may hold several: a schema); returns the number of rows changed
+   (and, for an INSERT, the new row id through db/last-id) */
+static V bi_exec(V *a, int n) {
+  Run r = {db_arg(a[0], "db/exec"), valk_arg_str(a, n, 1, "db/exec"), a + 2, n - 2, false, n == 2, "db/exec", NULL, EMPTY};
+  run(&r);
+  return valk_int(sqlite3_changes(r.d->db));
 }
 
 static V bi_last_id(V *a, int n) {

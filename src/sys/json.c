@@ -494,6 +494,13 @@ static void stringify(Buf *b, V v, bool pretty, int depth) {
   }
 }
 
+V valk_json_stringify(V v) {
+  Buf b;
+  buf_init(&b, 256);
+  stringify(&b, v, false, 0);
+  return buf_to_str(&b);
+}
+
 /* (json/stringify v [:pretty true]) */
 static V bi_stringify(V *a, int n) {
   if (n > 1 && valk_positional_count(a, n, 1) != 0)

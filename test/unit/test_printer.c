@@ -172,7 +172,8 @@ static void test_other_values(void) {
   const char *def = "(defun printer-test-f [x] x) printer-test-f";
   CHECK_STR_EQ(repr(valk_eval_string(def, strlen(def), "p.valk")), "<fn printer-test-f>");
   int dummy;
-  V n = valk_native("thing", &dummy, NULL);
+  static const valk_native_type thing = {"thing", NULL};
+  V n = valk_native(&thing, &dummy, NULL);
   char want[64];
   snprintf(want, sizeof want, "<thing %p>", (void *)&dummy);
   CHECK_STR_EQ(repr(n), want);
