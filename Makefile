@@ -12,6 +12,10 @@ SRC      := $(sort $(wildcard src/*.c src/*/*.c))
 # everything but the command line: what the fuzz harnesses link
 LIB_SRC  := $(filter-out src/main.c src/repl.c,$(SRC))
 GEN      := build/gen/lib_embed.c
+# the list of libraries, rewritten when it changes, so that removing or
+# renaming a library regenerates $(GEN) too
+LIB_LIST := build/gen/lib_list
+$(shell mkdir -p build/gen; echo '$(LIB_VALK)' | cmp -s - $(LIB_LIST) || echo '$(LIB_VALK)' > $(LIB_LIST))
 
 # llhttp is compiled from Debian's node-llhttp sources, never copied here
 LLHTTP_DIR := /usr/share/llhttp
@@ -43,7 +47,7 @@ build/valk: $(OBJ)
 build/asan/valk: $(ASAN_OBJ)
 	$(CC) -O1 -g $(SAN) -o $@ $^ $(LIBS)
 
-$(GEN): $(LIB_VALK) scripts/embed-libs.sh
+$(GEN): $(LIB_VALK) $(LIB_LIST) scripts/embed-libs.sh
 	@mkdir -p $(dir $@)
 	scripts/embed-libs.sh $@ $(LIB_VALK)
 
