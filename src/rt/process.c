@@ -315,7 +315,8 @@ static void parse_spec(V *a, int n, Spec *sp, const char *who) {
     if (IS_LIST(v)) valk_raise("%s: argument %d must be a string, got a list (use apply to spread a list)", who, i + 1);
     items[i] = IS(v, T_STR) ? v : valk_display(v);
   }
-  sp->cmd = items[0];
+  /* an absolute command path may start with a :path-aliases prefix */
+  sp->cmd = AS_STR(items[0])->s[0] == '/' ? valk_cstr(valk_dyn_path(AS_STR(items[0])->s)) : items[0];
   sp->args = valk_list_from(items + 1, npos - 1);
   V e = valk_dyn(valk_kw("env"), NIL);
   sp->ctx_env = IS(e, T_MAP) ? e : NULL;

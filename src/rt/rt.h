@@ -73,7 +73,8 @@ V valk_future_await(V fut);
 valk_future *valk_future_get(V v, const char *who);
 bool valk_is_future(V v);
 
-/* The file a path argument names for file and process functions, from
+/* The file a path argument names for file and process functions (file
+   paths, :cwd, an absolute command path), from
    the current fiber's dynamic bindings (dyn.c): a path starting with a
    prefix of (dyn :path-aliases) (a map such as {"/workspace" dir}, the
    prefix followed by '/' or the end) has the prefix replaced by its
