@@ -32,8 +32,9 @@ rank() { # layer name -> its position
 srcs() { # the source files of a layer
   if [ "$1" = host ]; then ls src/*.c src/*.h; else ls src/"$1"/*.c src/"$1"/*.h; fi
 }
-objs() { # the object files of a layer
-  if [ "$1" = host ]; then ls "$obj"/src/*.o "$obj"/gen/*.o; else ls "$obj"/src/"$1"/*.o; fi
+objs() { # the object files of a layer's sources (stale objects are ignored)
+  if [ "$1" = host ]; then set -- src/*.c; echo "$obj/gen/lib_embed.o"; else set -- src/"$1"/*.c; fi
+  for c in "$@"; do echo "$obj/${c%.c}.o"; done
 }
 header_layer() { # header name -> layer that holds it, "" for none of ours
   for l in lang rt sys net; do
