@@ -61,6 +61,9 @@ done
 
 # 2. symbols
 for l in $layers; do
+  for o in $(objs $l); do
+    [ -f "$o" ] || { echo "check-layers: $o is not built (make check-layers builds it)"; exit 2; }
+  done
   objs $l | xargs nm --defined-only 2>/dev/null | awk 'NF == 3 && $2 ~ /[A-Z]/ {print $3}' | sort -u >"$tmp/def.$l"
   objs $l | xargs nm -u 2>/dev/null | awk 'NF == 2 {print $2}' | sort -u >"$tmp/undef.$l"
 done
