@@ -2,15 +2,20 @@
 CC      ?= gcc
 WARN    := -Wall -Wextra -Werror
 CSTD    := -std=c11 -D_GNU_SOURCE
-INC     := -Isrc/lang -Isrc/rt -Isrc/net -Isrc -Ibuild/gen -I/usr/share/include/llhttp
+INC     := -Isrc/lang -Isrc/rt -Isrc/sys -Isrc/net -Isrc -Ibuild/gen -I/usr/share/include/llhttp
 OPT     ?= -O2 -g
 LIBS    := -lgc -ledit -luv -lpcre2-8 -lyaml -lcrypto -lcurl -lsqlite3 -lpthread -lm
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-LIB_VALK := $(sort $(wildcard lib/*.valk))
+LIB_VALK := $(sort $(shell find lib -name '*.valk'))
 SRC      := $(sort $(wildcard src/*.c src/*/*.c))
-LANG_SRC := $(filter-out src/main.c src/repl.c,$(SRC))
+# everything but the command line: what the fuzz harnesses link
+LIB_SRC  := $(filter-out src/main.c src/repl.c,$(SRC))
 GEN      := build/gen/lib_embed.c
+# the list of libraries, rewritten when it changes, so that removing or
+# renaming a library regenerates $(GEN) too
+LIB_LIST := build/gen/lib_list
+$(shell mkdir -p build/gen; echo '$(LIB_VALK)' | cmp -s - $(LIB_LIST) || echo '$(LIB_VALK)' > $(LIB_LIST))
 
 # llhttp is compiled from Debian's node-llhttp sources, never copied here
 LLHTTP_DIR := /usr/share/llhttp
@@ -20,13 +25,15 @@ LLHTTP_ASAN_OBJ := $(patsubst %,build/asan/llhttp/%.o,$(LLHTTP))
 
 OBJ      := $(patsubst %.c,build/obj/%.o,$(SRC)) build/obj/gen/lib_embed.o $(LLHTTP_OBJ)
 ASAN_OBJ := $(patsubst %.c,build/asan/%.o,$(SRC)) build/asan/gen/lib_embed.o $(LLHTTP_ASAN_OBJ)
-CORE_OBJ := $(patsubst %.c,build/obj/%.o,$(LANG_SRC)) build/obj/gen/lib_embed.o $(LLHTTP_OBJ)
-ASAN_CORE_OBJ := $(patsubst %.c,build/asan/%.o,$(LANG_SRC)) build/asan/gen/lib_embed.o $(LLHTTP_ASAN_OBJ)
+# the language alone (src/lang): what its unit tests link, no libuv/curl/SQLite
+LANG_OBJ      := $(patsubst %.c,build/obj/%.o,$(wildcard src/lang/*.c))
+ASAN_LANG_OBJ := $(patsubst %.c,build/asan/%.o,$(wildcard src/lang/*.c))
+LANG_LIBS     := -lgc -lm
 UNIT_TESTS := $(patsubst test/unit/%.c,build/test/%,$(wildcard test/unit/*.c))
 ASAN_UNIT_TESTS := $(patsubst test/unit/%.c,build/test-asan/%,$(wildcard test/unit/*.c))
 ASAN_ENV := ASAN_OPTIONS=detect_leaks=0:detect_stack_use_after_return=0
 
-.PHONY: all build run test test-unit test-valk test-asan test-gc-stress test-docs test-fuzz fuzz fuzz-http bench bench-smoke bench-soak deps testdata clean
+.PHONY: all build run test test-unit test-valk test-asan test-gc-stress test-docs test-fuzz fuzz fuzz-http bench bench-smoke bench-soak deps testdata check-layers clean
 
 all: build
 
@@ -53,7 +60,7 @@ build/valk: $(OBJ)
 build/asan/valk: $(ASAN_OBJ)
 	$(CC) -O1 -g $(SAN) -o $@ $^ $(LIBS)
 
-$(GEN): $(LIB_VALK) scripts/embed-libs.sh
+$(GEN): $(LIB_VALK) $(LIB_LIST) scripts/embed-libs.sh
 	@mkdir -p $(dir $@)
 	scripts/embed-libs.sh $@ $(LIB_VALK)
 
@@ -81,19 +88,23 @@ build/asan/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) $(WARN) $(INC) -O1 -g $(SAN) -MMD -MP -c -o $@ $<
 
-build/test/%: test/unit/%.c $(CORE_OBJ) test/unit/unit.h
+build/test/%: test/unit/%.c $(LANG_OBJ) test/unit/unit.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CSTD) $(WARN) $(INC) -Itest/unit $(OPT) -o $@ $< $(CORE_OBJ) $(LIBS)
+	$(CC) $(CSTD) $(WARN) -Isrc/lang -Itest/unit $(OPT) -o $@ $< $(LANG_OBJ) $(LANG_LIBS)
 
-build/test-asan/%: test/unit/%.c $(ASAN_CORE_OBJ) test/unit/unit.h
+build/test-asan/%: test/unit/%.c $(ASAN_LANG_OBJ) test/unit/unit.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CSTD) $(WARN) $(INC) -Itest/unit -O1 -g $(SAN) -o $@ $< $(ASAN_CORE_OBJ) $(LIBS)
+	$(CC) $(CSTD) $(WARN) -Isrc/lang -Itest/unit -O1 -g $(SAN) -o $@ $< $(ASAN_LANG_OBJ) $(LANG_LIBS)
 
 # the project's own pipeline (ci.valk) on this checkout
 run: build
 	build/valk ci run ci.valk --workspace .
 
 # ---- tests ----
+# a lower layer never includes or calls a higher one (see the script)
+check-layers: $(OBJ)
+	@scripts/check-layers.sh
+
 test: build testdata
 	@scripts/run-tests.sh
 
@@ -119,17 +130,17 @@ test-gc-stress: build/valk $(UNIT_TESTS) $(TESTDATA)
 
 # libFuzzer harness for the reader; FUZZ_SECONDS sets the run length
 FUZZ_SECONDS ?= 300
-build/fuzz/fuzz_reader: test/fuzz/fuzz_reader.c $(LANG_SRC) $(GEN) | deps
+build/fuzz/fuzz_reader: test/fuzz/fuzz_reader.c $(LIB_SRC) $(GEN) | deps
 	@mkdir -p $(dir $@)
-	clang $(CSTD) $(WARN) -Wno-unused-parameter $(INC) -O1 -g -fsanitize=fuzzer,address,undefined -o $@ test/fuzz/fuzz_reader.c $(LANG_SRC) $(addprefix $(LLHTTP_DIR)/,$(addsuffix .c,$(LLHTTP))) $(GEN) $(LIBS)
+	clang $(CSTD) $(WARN) -Wno-unused-parameter $(INC) -O1 -g -fsanitize=fuzzer,address,undefined -o $@ test/fuzz/fuzz_reader.c $(LIB_SRC) $(addprefix $(LLHTTP_DIR)/,$(addsuffix .c,$(LLHTTP))) $(GEN) $(LIBS)
 
 fuzz: build/fuzz/fuzz_reader
 	@mkdir -p build/fuzz/corpus
 	ASAN_OPTIONS=detect_stack_use_after_return=0 build/fuzz/fuzz_reader -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=10 build/fuzz/corpus test/fuzz/seeds
 
-build/fuzz/fuzz_http: test/fuzz/fuzz_http.c $(LANG_SRC) $(GEN) | deps
+build/fuzz/fuzz_http: test/fuzz/fuzz_http.c $(LIB_SRC) $(GEN) | deps
 	@mkdir -p $(dir $@)
-	clang $(CSTD) $(WARN) -Wno-unused-parameter $(INC) -O1 -g -fsanitize=fuzzer,address,undefined -o $@ test/fuzz/fuzz_http.c $(LANG_SRC) $(addprefix $(LLHTTP_DIR)/,$(addsuffix .c,$(LLHTTP))) $(GEN) $(LIBS)
+	clang $(CSTD) $(WARN) -Wno-unused-parameter $(INC) -O1 -g -fsanitize=fuzzer,address,undefined -o $@ test/fuzz/fuzz_http.c $(LIB_SRC) $(addprefix $(LLHTTP_DIR)/,$(addsuffix .c,$(LLHTTP))) $(GEN) $(LIBS)
 
 fuzz-http: build/fuzz/fuzz_http
 	@mkdir -p build/fuzz/http-corpus

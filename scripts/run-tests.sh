@@ -1,5 +1,5 @@
 #!/bin/sh
-# The whole test suite behind `make test`: C unit tests, the Valkyria
+# The whole test suite behind `make test`: the layer check, C unit tests, the Valkyria
 # suites, the LANGUAGE.md examples, the same again under ASan+UBSan and
 # under GC stress, and a short fuzz run of the reader. Each step prints
 # its own "N passed, N failed"; the last line adds them all up.
@@ -24,6 +24,7 @@ run() {
   fi
 }
 
+run layers make -s check-layers
 run unit make -s -j"$JOBS" test-unit
 run valk make -s test-valk
 run docs make -s test-docs

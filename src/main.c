@@ -9,6 +9,7 @@
  *
  * Exit status is 0, or 1 after an uncaught error (reported on stderr).
  */
+#include "host.h"
 #include "repl.h"
 #include "rt.h"
 
@@ -122,7 +123,7 @@ static V main_task(V data) {
 static void init_all(void *ud) {
   (void)ud;
   int skip = cli.argc >= 3 && strcmp(cli.argv[1], "-e") == 0 ? 3 : 2;
-  valk_init(cli.argc > skip ? cli.argc - skip : 0, cli.argv + skip);
+  valk_host_open(cli.argc > skip ? cli.argc - skip : 0, cli.argv + skip);
 }
 
 int main(int argc, char **argv) {

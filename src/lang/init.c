@@ -1,6 +1,10 @@
 /*
- * init.c - interpreter start-up, builtin registration and the argument
- * helpers every builtin module uses.
+ * init.c - the language's start-up, builtin registration and the
+ * argument helpers every builtin module uses.
+ *
+ * valk_init opens the language only (like Lua's luaL_openlibs minus the
+ * libraries): the runtime, systems and HTTP builtins are registered by
+ * the host (src/host.c), which links them.
  */
 #include "valk.h"
 
@@ -88,24 +92,10 @@ void valk_init(int argc, char **argv) {
   valk_map_register();
   valk_str_register();
   valk_io_register();
-  valk_string_register();
-  valk_fs_register();
-  valk_path_register();
-  valk_sysenv_register();
-  valk_json_register();
-  valk_yaml_register();
-  valk_crypto_register();
-  valk_regex_register();
-  valk_db_register();
-  valk_log_register();
-  valk_http_server_register();
-  valk_http_client_register();
-  valk_rt_register();
-  valk_process_register();
+  valk_dyn_register();
   valk_def_global("otherwise", VTRUE);
   valk_def_global("else", VTRUE);
   V args = EMPTY;
   for (int i = argc - 1; i >= 0; i--) args = valk_cons(valk_cstr(argv[i]), args);
   valk_def_global("*args*", args);
-  valk_require("core", NULL);
 }

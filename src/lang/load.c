@@ -3,8 +3,16 @@
  *
  * Relative paths in load/require resolve against the directory of the
  * file doing the loading (or the working directory at the top level).
- * require loads a file or an embedded library (lib/NAME.valk, compiled
- * into the binary) at most once; load always runs the file.
+ * require loads a file or an embedded library at most once; load always
+ * runs the file. The file being loaded belongs to the fiber loading it
+ * (valk_S->file), so a fiber loading one file never changes what
+ * current-file answers in another.
+ *
+ * Embedded libraries and the autoload table come from the host
+ * (valk_set_libs): the language names no library above it. The host's
+ * tables are generated from the libraries' own `;; exports:` lines
+ * (scripts/embed-libs.sh); an embedded library's name is its path under
+ * lib/ without .valk ("ci/engine").
  */
 #include "valk.h"
 
@@ -15,10 +23,16 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char *cur_file; /* file being loaded, NULL at top level */
-static V loaded;             /* map: resolved name -> true */
+static V loaded; /* map: resolved name -> true */
+static const valk_embedded *libs;    /* set by the host, NULL-name ended */
+static const valk_export *exports;
 
-const char *valk_current_file(void) { return cur_file; }
+void valk_set_libs(const valk_embedded *l, const valk_export *e) {
+  libs = l;
+  exports = e;
+}
+
+const char *valk_current_file(void) { return valk_S->file; }
 
 typedef struct { Reader *r; V result; } EvalJob;
 static void run_forms(void *ud) {
@@ -29,11 +43,11 @@ static void run_forms(void *ud) {
 V valk_eval_string(const char *src, size_t len, const char *file) {
   Reader r;
   valk_reader_init(&r, src, len, file);
-  const char *saved = cur_file;
-  cur_file = file;
+  const char *saved = valk_S->file;
+  valk_S->file = file;
   EvalJob job = {&r, NIL};
   V err = valk_pcall(run_forms, &job);
-  cur_file = saved;
+  valk_S->file = saved;
   if (err) {
     Error *e = AS_ERR(err);
     if (!e->file) { /* raised outside any list form: place it at the top-level form */
@@ -75,6 +89,7 @@ V valk_load_file(const char *path) {
 
 /* Resolves path against the directory of the loading file. */
 static V resolve(const char *path) {
+  const char *cur_file = valk_S->file;
   if (path[0] == '/' || !cur_file || cur_file[0] == '<') return valk_cstr(path);
   const char *slash = strrchr(cur_file, '/');
   if (!slash) return valk_cstr(path);
@@ -82,7 +97,8 @@ static V resolve(const char *path) {
 }
 
 static const valk_embedded *find_embedded(const char *name) {
-  for (const valk_embedded *e = valk_embedded_libs; e->name; e++)
+  if (!libs) return NULL;
+  for (const valk_embedded *e = libs; e->name; e++)
     if (strcmp(e->name, name) == 0) return e;
   return NULL;
 }
@@ -90,7 +106,7 @@ static const valk_embedded *find_embedded(const char *name) {
 V valk_require(const char *name, const char *from_file) {
   (void)from_file;
   if (!loaded) loaded = valk_map_new(16);
-  const valk_embedded *emb = strchr(name, '/') || strstr(name, ".valk") ? NULL : find_embedded(name);
+  const valk_embedded *emb = strstr(name, ".valk") ? NULL : find_embedded(name);
   if (emb) {
     V key = valk_strf("lib:%s", name);
     if (valk_map_has(loaded, key)) return NIL;
@@ -113,21 +129,22 @@ V valk_require(const char *name, const char *from_file) {
   return valk_load_file(AS_STR(path)->s);
 }
 
-/* Libraries loaded on first use of one of their names, so that start-up
-   and the live heap stay small for programs that never use them. */
-static const struct { const char *prefix; const char *lib; } autoloads[] = {
-    {"http/", "http"}, {"http2/", "http"}, {"get-param", "http"}, {"git/", "git"},
-    {"pipeline", "ci"}, {"step", "ci"}, {"run-pipeline", "ci"}, {"trigger-pipeline", "ci"},
-    {"run/", "ci"}, {"ci/", "ci"}, {"artifact/", "ci"}, {"fail!", "ci"}, {"all-passed?", "ci"}, {"secret", "ci"},
-    {"docker/", "deploy"}, {"k8s/", "deploy"}, {"notify/", "deploy"}, {NULL, NULL}};
+/* Libraries are loaded on first use of a name they export, so that
+   start-up and the live heap stay small for programs that never use them. */
+static bool exported(const char *name, const char *export) {
+  size_t k = strlen(export);
+  if (k && export[k - 1] == '/') return strncmp(name, export, k) == 0;
+  return strcmp(name, export) == 0;
+}
 
 V valk_autoload(V sym) {
+  if (!exports) return NULL;
   const char *name = AS_SYM(sym)->name;
-  for (int i = 0; autoloads[i].prefix; i++) {
-    if (strncmp(name, autoloads[i].prefix, strlen(autoloads[i].prefix)) != 0) continue;
-    V key = valk_strf("lib:%s", autoloads[i].lib);
+  for (const valk_export *e = exports; e->name; e++) {
+    if (!exported(name, e->name)) continue;
+    V key = valk_strf("lib:%s", e->lib);
     if (loaded && valk_map_has(loaded, key)) return NULL;
-    valk_require(autoloads[i].lib, NULL);
+    valk_require(e->lib, NULL);
     return AS_SYM(sym)->global;
   }
   return NULL;
@@ -140,7 +157,7 @@ static V bi_load(V *a, int n) {
 
 static V bi_require(V *a, int n) {
   Str *p = valk_arg_str(a, n, 0, "require");
-  return valk_require(p->s, cur_file);
+  return valk_require(p->s, valk_S->file);
 }
 
 static V bi_exit(V *a, int n) {
@@ -151,7 +168,7 @@ static V bi_exit(V *a, int n) {
 
 static V bi_current_file(V *a, int n) {
   (void)a; (void)n;
-  return cur_file ? valk_cstr(cur_file) : NIL;
+  return valk_S->file ? valk_cstr(valk_S->file) : NIL;
 }
 
 static const valk_reg io_fns[] = {

@@ -1,9 +1,13 @@
 /*
  * valk.h - the one public header of the Valkyria language core.
  *
- * Values, the evaluator entry points, errors and the builtin registration
- * table. Every other layer (runtime, systems library, HTTP, CI engine)
- * includes only this header from src/lang.
+ * Values, the evaluator entry points, errors, dynamic bindings and the
+ * builtin registration table. The language is the lowest layer: it names
+ * nothing above it. The runtime (src/rt/rt.h), the systems library
+ * (src/sys/sys.h) and HTTP (src/net/http.h) build on this header, and the
+ * host (src/host.c) opens them all; what the language needs from a higher
+ * layer it gets through a hook that layer sets (valk_print_hook,
+ * valk_set_libs).
  *
  * Value representation
  * --------------------
@@ -327,13 +331,16 @@ typedef struct valk_callinfo {
 } valk_callinfo;
 
 /* Per-thread-of-execution interpreter state. Fibers (src/rt) give each
-   fiber its own copy and switch valk_S on every context switch. */
+   fiber its own copy and switch valk_S on every context switch; a new
+   fiber starts with its parent's file and dynamic bindings. */
 typedef struct valk_state {
   valk_handler *handler;
   valk_callinfo *ci;
   char *stack_limit; /* raise "stack depth exceeded" below this address */
   V form;            /* form of the builtin call running now */
   bool interruptible; /* Ctrl-C (valk_interrupted) stops this evaluation */
+  const char *file;  /* file being loaded, NULL at top level (load.c) */
+  V dyn;             /* dynamic bindings: a map, or NULL for none (dyn.c) */
 } valk_state;
 extern valk_state *valk_S;
 extern volatile int valk_interrupted;
@@ -371,6 +378,8 @@ V valk_macroexpand1(V form, Env *env, bool *expanded);
 Env *valk_env_new(Env *parent, int cap);
 void valk_env_define(Env *e, V sym, V val);
 V valk_lookup(V sym, Env *env); /* NULL when unbound */
+/* Registers the language's builtins and *args*; the host then opens the
+   other layers and requires "core" (src/host.c). */
 void valk_init(int argc, char **argv);
 V valk_eval_string(const char *src, size_t len, const char *file);
 V valk_load_file(const char *path);        /* raises on error */
@@ -378,6 +387,21 @@ V valk_read_file(const char *path);        /* whole file; NULL, errno set */
 V valk_require(const char *name, const char *from_file);
 V valk_autoload(V sym); /* loads the library that defines sym; its value or NULL */
 const char *valk_current_file(void);
+
+/* Embedded libraries (lib/NAME.valk compiled into the binary by the host)
+   and the names each exports: an autoload entry whose name ends in '/'
+   is a prefix. Both tables end with a NULL name. The host sets them
+   before the first require of an embedded library; see load.c. */
+typedef struct { const char *name; const char *data; const char *end; } valk_embedded;
+typedef struct { const char *name; const char *lib; } valk_export;
+void valk_set_libs(const valk_embedded *libs, const valk_export *exports);
+
+/* ---- dynamic bindings (dyn.c) ----
+   Per-fiber key/value bindings, like Janet's dyn: (with-dyn* bindings f)
+   calls f with bindings merged over the current ones and restores them
+   after; fibers started meanwhile inherit them. valk_dyn returns dflt
+   when key is unbound. */
+V valk_dyn(V key, V dflt);
 
 /* special form numbers stored in Sym.special */
 enum {
@@ -388,7 +412,7 @@ enum {
 };
 
 /* Where print output goes: when set and it returns true, the hook took
-   the text (the runtime sends a CI step's prints to the step's log). */
+   the text (the runtime sends it to the log sink bound to :print). */
 extern bool (*valk_print_hook)(const char *text, size_t len);
 
 /* ---- builtins ---- */
@@ -416,24 +440,6 @@ void valk_list_register(void);  /* builtins_list.c */
 void valk_map_register(void);   /* builtins_map.c */
 void valk_str_register(void);   /* builtins_str.c */
 void valk_io_register(void);    /* load.c */
-void valk_string_register(void); /* src/sys/string.c */
-void valk_fs_register(void);     /* src/sys/fs.c */
-void valk_path_register(void);   /* src/sys/path.c */
-void valk_sysenv_register(void); /* src/sys/env.c */
-void valk_json_register(void);   /* src/sys/json.c */
-V valk_json_stringify(V v);      /* compact JSON text of v; raises like json/stringify */
-void valk_yaml_register(void);   /* src/sys/yaml.c */
-void valk_crypto_register(void); /* src/sys/crypto.c */
-void valk_regex_register(void);  /* src/sys/regex.c */
-void valk_db_register(void);     /* src/sys/db.c */
-void valk_log_register(void);    /* src/rt/logsink.c */
-void valk_http_server_register(void); /* src/net/server.c */
-void valk_http_client_register(void); /* src/net/client.c */
-void valk_rt_register(void);     /* src/rt/task.c */
-void valk_process_register(void); /* src/rt/process.c */
-
-/* embedded standard library (generated lib_embed.c) */
-typedef struct { const char *name; const char *data; const char *end; } valk_embedded;
-extern const valk_embedded valk_embedded_libs[];
+void valk_dyn_register(void);   /* dyn.c */
 
 #endif

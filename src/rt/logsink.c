@@ -1,13 +1,20 @@
 /*
  * logsink.c - log files that lines are appended to as they happen, and
- * secret masking.
+ * redaction.
  *
  * A log sink is an append-only file. Each line written gets a timestamp
  * and a stream name ("2026-11-24T10:00:00.123Z stdout make: ok"), and
- * every registered secret in it is replaced by ***, so a secret never
- * reaches a log even when a process printed it across two writes (lines
- * are masked whole). Writes are plain write(2) calls with O_APPEND: a
- * reader following the file sees each line as soon as it is written.
+ * every string of the sink's redaction set (given at log/open) is
+ * replaced by ***, so a secret never reaches a log even when a process
+ * printed it across two writes (lines are redacted whole). The set is a
+ * list, or a map whose keys are the strings: a map is read at every line,
+ * so strings put! into it later are redacted from then on (lib/ci keeps
+ * a run's secrets that way; which strings are secret is its policy).
+ * Writes are plain write(2) calls with O_APPEND: a reader following the
+ * file sees each line as soon as it is written.
+ *
+ * Output of print goes to the sink bound to :print (dyn.c), through the
+ * language's print hook.
  */
 #include "rt.h"
 
@@ -21,14 +28,40 @@
 typedef struct {
   int fd;
   V path;
+  V redact; /* list or map of strings replaced by ***, or NIL */
 } Sink;
 
-static V secrets = NULL; /* list of strings, longest first */
+/* The non-empty strings of secrets (a list or a map's keys) in a new
+   array, longest first so that a string containing another is redacted
+   whole; *k gets their number. */
+static V *redact_items(V secrets, int *k) {
+  size_t cap = IS(secrets, T_MAP) ? AS_MAP(secrets)->count : valk_list_len(secrets);
+  V *out = valk_alloc((cap + 1) * sizeof *out);
+  int n = 0;
+  V key, val;
+  if (IS(secrets, T_MAP)) {
+    for (uint32_t i = 0; valk_map_next(secrets, &i, &key, &val);)
+      if (IS(key, T_STR) && AS_STR(key)->len) out[n++] = key;
+  } else {
+    for (V l = secrets; IS_CONS(l); l = CDR(l))
+      if (IS(CAR(l), T_STR) && AS_STR(CAR(l))->len) out[n++] = CAR(l);
+  }
+  for (int i = 1; i < n; i++) /* insertion sort: sets are small */
+    for (int j = i; j > 0 && AS_STR(out[j])->len > AS_STR(out[j - 1])->len; j--) {
+      V t = out[j];
+      out[j] = out[j - 1];
+      out[j - 1] = t;
+    }
+  *k = n;
+  return out;
+}
 
-V valk_mask_secrets(V text) {
-  if (!secrets || secrets == EMPTY || !IS(text, T_STR)) return text;
-  for (V l = secrets; IS_CONS(l); l = CDR(l)) {
-    Str *s = AS_STR(CAR(l)), *t = AS_STR(text);
+V valk_redact(V text, V secrets) {
+  if (!IS(text, T_STR) || !(IS(secrets, T_MAP) ? AS_MAP(secrets)->count : IS_CONS(secrets))) return text;
+  int k;
+  V *items = redact_items(secrets, &k);
+  for (int i = 0; i < k; i++) {
+    Str *s = AS_STR(items[i]), *t = AS_STR(text);
     if (!memmem(t->s, t->len, s->s, s->len)) continue;
     Buf b;
     buf_init(&b, t->len);
@@ -50,6 +83,13 @@ static void sink_finalize(void *ptr) {
   s->fd = -1;
 }
 
+static void check_redact_set(V v, const char *who) {
+  if (v == NIL || IS(v, T_MAP) || v == EMPTY) return;
+  if (!IS_CONS(v)) valk_raise("%s: the redaction set must be a list or a map of strings, got %s", who, valk_type_name(v));
+  for (V l = v; IS_CONS(l); l = CDR(l))
+    if (!IS(CAR(l), T_STR)) valk_raise("%s: the redaction list must hold strings, got %s", who, valk_repr_c(CAR(l)));
+}
+
 static const valk_native_type sink_type = {"log", sink_finalize};
 
 static Sink *sink_arg(V v, const char *who) { return valk_native_check(v, &sink_type, who, 0); }
@@ -69,7 +109,7 @@ static void stamp(char *out, size_t n) {
 void valk_log_line(V sink, const char *stream, const char *text, size_t n) {
   Sink *s = ((Native *)sink)->ptr;
   if (s->fd < 0) return;
-  V masked = valk_mask_secrets(valk_str(text, n));
+  V masked = valk_redact(valk_str(text, n), s->redact);
   char ts[40];
   stamp(ts, sizeof ts);
   Buf b;
@@ -88,14 +128,18 @@ void valk_log_line(V sink, const char *stream, const char *text, size_t n) {
   }
 }
 
-/* (log/open path) an append-only log file, created when missing */
+/* (log/open path [redact]) an append-only log file, created when
+   missing; redact is the sink's redaction set */
 static V bi_open(V *a, int n) {
   Str *path = valk_arg_str(a, n, 0, "log/open");
+  V redact = n > 1 ? a[1] : NIL;
+  check_redact_set(redact, "log/open");
   int fd = open(path->s, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (fd < 0) valk_raise("log/open: %s: %s", path->s, strerror(errno));
   Sink *s = valk_alloc(sizeof *s);
   s->fd = fd;
   s->path = (V)path;
+  s->redact = redact;
   return valk_native(&sink_type, s, (V)path);
 }
 
@@ -132,47 +176,27 @@ static V bi_path(V *a, int n) {
   return sink_arg(a[0], "log/path")->path;
 }
 
-/* (secret/register value) masks value as *** in every log from now on */
-static V bi_register(V *a, int n) {
-  Str *v = valk_arg_str(a, n, 0, "secret/register");
-  if (!v->len) return a[0];
-  if (!secrets) secrets = EMPTY;
-  for (V l = secrets; IS_CONS(l); l = CDR(l))
-    if (valk_equal(CAR(l), a[0])) return a[0];
-  /* keep longest first, so a secret containing another is masked whole */
-  V before = EMPTY, rest = secrets;
-  while (IS_CONS(rest) && AS_STR(CAR(rest))->len >= v->len) {
-    before = valk_cons(CAR(rest), before);
-    rest = CDR(rest);
-  }
-  V out = valk_cons(a[0], rest);
-  for (V l = before; IS_CONS(l); l = CDR(l)) out = valk_cons(CAR(l), out);
-  secrets = out;
-  return a[0];
-}
-
-static V bi_mask(V *a, int n) {
+/* (str/redact text secrets) */
+static V bi_redact(V *a, int n) {
   (void)n;
-  return valk_mask_secrets(IS(a[0], T_STR) ? a[0] : valk_display(a[0]));
+  check_redact_set(a[1], "str/redact");
+  return valk_redact(IS(a[0], T_STR) ? a[0] : valk_display(a[0]), a[1]);
 }
 
-/* print inside a fiber whose run context has a :log goes to that log */
+/* print inside a fiber with a log sink bound to :print goes to that log */
 static bool print_to_log(const char *text, size_t len) {
-  V ctx = valk_task_context();
-  if (!IS(ctx, T_MAP)) return false;
-  V log = valk_map_get(ctx, valk_kw("log"), NIL);
+  V log = valk_dyn(valk_kw("print"), NIL);
   if (!valk_is_log(log)) return false;
   write_lines(log, "print", text, len);
   return true;
 }
 
 static const valk_reg log_fns[] = {
-    {"log/open", bi_open, 1, 1, "(log/open path) an append-only log file"},
-    {"log/write", bi_write, 2, 3, "(log/write log text [stream]) appends stamped, secret-masked lines"},
+    {"log/open", bi_open, 1, 2, "(log/open path [redact]) an append-only log file; redact is a list, or a map whose keys are the strings, replaced by *** in every line (a map is read at each line)"},
+    {"log/write", bi_write, 2, 3, "(log/write log text [stream]) appends stamped, redacted lines"},
     {"log/close", bi_close, 1, 1, "(log/close log) closes the file"},
     {"log/path", bi_path, 1, 1, "(log/path log) the file's path"},
-    {"secret/register", bi_register, 1, 1, "(secret/register value) masks value as *** in logs and secret/mask"},
-    {"secret/mask", bi_mask, 1, 1, "(secret/mask text) text with every registered secret replaced by ***"},
+    {"str/redact", bi_redact, 2, 2, "(str/redact text secrets) text with each string of secrets (a list, or a map's keys) replaced by ***, longer ones first"},
     {NULL, NULL, 0, 0, NULL}};
 
 void valk_log_register(void) {

@@ -101,7 +101,7 @@ typedef struct Proc {
   size_t nlines, dropped_lines;
   V pending;          /* reversed list of lines not yet given to exec-stream */
   V name;             /* command name, for messages */
-  V log;              /* log sink from the run context, or NULL */
+  V log;              /* log sink bound to :out, or NULL */
   V args;             /* argument list */
   valk_task *waiter;
   bool timed_out, cancelled;
@@ -341,8 +341,8 @@ typedef struct {
   double timeout, grace;
   size_t cap;
   V on_line;    /* exec-stream callback */
-  V ctx_env;    /* :env of the run context, under the explicit :env */
-  V log;        /* :log of the run context */
+  V ctx_env;    /* (dyn :env), under the explicit :env */
+  V log;        /* (dyn :out), the sink of every output line */
 } Spec;
 
 static V opt(V *a, int n, int from, const char *name) { return valk_kwarg(a, n, from, name, NULL); }
@@ -366,20 +366,18 @@ static void parse_spec(V *a, int n, Spec *sp, const char *who) {
     if (IS_LIST(v)) valk_raise("%s: argument %d must be a string, got a list (use apply to spread a list)", who, i + 1);
     items[i] = IS(v, T_STR) ? v : valk_display(v);
   }
-  sp->cmd = items[0];
+  /* an absolute command path may start with a :path-aliases prefix */
+  sp->cmd = AS_STR(items[0])->s[0] == '/' ? valk_cstr(valk_dyn_path(AS_STR(items[0])->s)) : items[0];
   sp->args = valk_list_from(items + 1, npos - 1);
-  V ctx = valk_task_context();
-  if (IS(ctx, T_MAP)) {
-    V e = valk_map_get(ctx, valk_kw("env"), NIL);
-    sp->ctx_env = IS(e, T_MAP) ? e : NULL;
-    V lg = valk_map_get(ctx, valk_kw("log"), NIL);
-    sp->log = valk_is_log(lg) ? lg : NULL;
-  }
+  V e = valk_dyn(valk_kw("env"), NIL);
+  sp->ctx_env = IS(e, T_MAP) ? e : NULL;
+  V lg = valk_dyn(valk_kw("out"), NIL);
+  sp->log = valk_is_log(lg) ? lg : NULL;
   sp->cwd = opt(a, n, npos, "cwd");
-  if (sp->cwd && IS(sp->cwd, T_STR)) sp->cwd = valk_cstr(valk_run_path(AS_STR(sp->cwd)->s));
-  if ((!sp->cwd || sp->cwd == NIL) && IS(ctx, T_MAP)) {
-    V ws = valk_map_get(ctx, valk_kw("workspace"), NIL);
-    if (IS(ws, T_STR)) sp->cwd = ws;
+  if (sp->cwd && IS(sp->cwd, T_STR)) sp->cwd = valk_cstr(valk_dyn_path(AS_STR(sp->cwd)->s));
+  if (!sp->cwd || sp->cwd == NIL) {
+    V cwd = valk_dyn(valk_kw("cwd"), NIL);
+    if (IS(cwd, T_STR)) sp->cwd = cwd;
   }
   sp->env = opt(a, n, npos, "env");
   sp->stdin_str = opt(a, n, npos, "stdin");

@@ -48,8 +48,6 @@ struct valk_task {
   V wake_error;         /* raised by valk_task_park when set */
   V pending_cancel;     /* cancellation that arrived while not parked */
   V children;           /* processes owned by this task (killed on cancel) */
-  V ctx;                /* run context, inherited by fibers it starts: a map
-                           that may hold :env (map), :workspace, :log */
 };
 
 uv_loop_t *valk_loop(void);
@@ -77,20 +75,21 @@ V valk_future_await(V fut);
 valk_future *valk_future_get(V v, const char *who);
 bool valk_is_future(V v);
 
-/* The current task's run context (NIL when none). exec takes :env,
-   :workspace (default :cwd) and :log (a log sink for every output line)
-   from it; env/get reads :env first. */
-V valk_task_context(void);
-/* The file a path names inside the current run: relative paths, and
-   "/workspace" (the conventional mount point of container CIs) with what
-   follows it, resolve in the run context's :workspace. Outside a run, or
-   without a :workspace, p is returned unchanged. */
-const char *valk_run_path(const char *p);
+/* The file a path argument names for file and process functions (file
+   paths, :cwd, an absolute command path), from
+   the current fiber's dynamic bindings (dyn.c): a path starting with a
+   prefix of (dyn :path-aliases) (a map such as {"/workspace" dir}, the
+   prefix followed by '/' or the end) has the prefix replaced by its
+   directory; a relative path is joined to (dyn :cwd). Without those
+   bindings p is returned unchanged. */
+const char *valk_dyn_path(const char *p);
 
-/* log sinks and secret masking (logsink.c) */
+/* log sinks and redaction (logsink.c) */
 bool valk_is_log(V v);
 void valk_log_line(V sink, const char *stream, const char *text, size_t n);
-V valk_mask_secrets(V text);
+/* text with every string of secrets (a list, or a map's keys) replaced
+   by ***, longer ones first */
+V valk_redact(V text, V secrets);
 
 /* Blocking work in the thread pool (work.c): runs work(data) on a worker
    thread while the calling fiber parks. See work.c for the rules. */
@@ -100,6 +99,10 @@ void valk_run_blocking(valk_work_fn work, valk_work_cleanup_fn cleanup, void *da
 
 /* errors with a kind keyword */
 V valk_make_error(const char *kind, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+void valk_rt_register(void);      /* task.c */
+void valk_process_register(void); /* process.c */
+void valk_log_register(void);     /* logsink.c */
 
 
 #endif

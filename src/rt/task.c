@@ -172,10 +172,12 @@ static V task_new(V thunk, size_t stack) {
   t->thunk = thunk;
   t->future = future_new();
   t->children = EMPTY;
-  t->ctx = running ? running->ctx : NIL;
   ((valk_future *)((Native *)t->future)->ptr)->task = t;
   t->fiber = valk_fiber_new(task_main, t, stack);
   t->fiber->user = t;
+  /* the new fiber inherits its parent's file and dynamic bindings */
+  t->fiber->st.file = valk_S->file;
+  t->fiber->st.dyn = valk_S->dyn;
   t->ready = true;
   rq_push(t);
   return t->future;
@@ -433,43 +435,20 @@ static V bi_with_timeout(V *a, int n) {
   return slot;
 }
 
-V valk_task_context(void) { return running ? running->ctx : NIL; }
-
-const char *valk_run_path(const char *p) {
-  V ctx = valk_task_context();
-  V ws = IS(ctx, T_MAP) ? valk_map_get(ctx, valk_kw("workspace"), NIL) : NIL;
-  if (!IS(ws, T_STR)) return p;
-  if (p[0] != '/') return AS_STR(valk_strf("%s/%s", AS_STR(ws)->s, p))->s;
-  if (strncmp(p, "/workspace", 10) == 0 && (p[10] == '\0' || p[10] == '/'))
-    return AS_STR(valk_strf("%s%s", AS_STR(ws)->s, p + 10))->s;
+const char *valk_dyn_path(const char *p) {
+  V aliases = valk_dyn(valk_kw("path-aliases"), NIL);
+  if (IS(aliases, T_MAP)) {
+    V k, dir;
+    for (uint32_t i = 0; valk_map_next(aliases, &i, &k, &dir);) {
+      if (!IS(k, T_STR) || !IS(dir, T_STR)) continue;
+      size_t n = AS_STR(k)->len;
+      if (n && strncmp(p, AS_STR(k)->s, n) == 0 && (p[n] == '\0' || p[n] == '/'))
+        return AS_STR(valk_strf("%s%s", AS_STR(dir)->s, p + n))->s;
+    }
+  }
+  V cwd = valk_dyn(valk_kw("cwd"), NIL);
+  if (p[0] != '/' && IS(cwd, T_STR)) return AS_STR(valk_strf("%s/%s", AS_STR(cwd)->s, p))->s;
   return p;
-}
-
-static V bi_context(V *a, int n) {
-  (void)a; (void)n;
-  return valk_task_context();
-}
-
-typedef struct { V thunk; V result; } CtxJob;
-static void ctx_body(void *ud) {
-  CtxJob *j = ud;
-  j->result = valk_apply(j->thunk, NULL, 0);
-}
-
-/* (with-context* ctx f) calls f with ctx as the current fiber's run
-   context (fibers started meanwhile inherit it); restores the old one */
-static V bi_with_context(V *a, int n) {
-  (void)n;
-  valk_task *t = running;
-  if (!t) valk_raise("with-context: not inside a task");
-  if (a[0] != NIL && !IS(a[0], T_MAP)) valk_raise("with-context: the context must be a map or nil");
-  V saved = t->ctx;
-  t->ctx = a[0];
-  CtxJob j = {a[1], NIL};
-  V err = valk_pcall(ctx_body, &j);
-  t->ctx = saved;
-  if (err) valk_throw(err);
-  return j.result;
 }
 
 /* (yield) lets every other ready fiber run, then continues */
@@ -500,8 +479,6 @@ static const valk_reg rt_fns[] = {
     {"with-timeout*", bi_with_timeout, 2, 2, "(with-timeout* ms f) calls f; raises :timeout after ms"},
     {"fiber/count", bi_fiber_count, 0, 0, "(fiber/count) number of live fibers"},
     {"yield", bi_yield, 0, 0, "(yield) lets the other ready fibers run first"},
-    {"task/context", bi_context, 0, 0, "(task/context) the current fiber's run context, or nil"},
-    {"with-context*", bi_with_context, 2, 2, "(with-context* ctx f) calls f under run context ctx"},
     {NULL, NULL, 0, 0, NULL}};
 
 void valk_rt_register(void) { valk_register(rt_fns); }

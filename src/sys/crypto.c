@@ -8,7 +8,7 @@
  * OpenSSL's CSPRNG. Every function works on byte strings, so strings that
  * hold NUL bytes or binary data are fine.
  */
-#include "valk.h"
+#include "sys.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>

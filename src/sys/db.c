@@ -18,7 +18,7 @@
  * rows, the fiber sleeping while the database is busy, a cancel), so it
  * is run inside valk_pcall and finalized on every path.
  */
-#include "rt.h"
+#include "sys.h"
 
 #include <sqlite3.h>
 #include <string.h>

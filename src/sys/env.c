@@ -2,7 +2,7 @@
  * env.c - process environment and clocks: env/get, env/set, env/list,
  * env, time/now, time/ms, time/format.
  */
-#include "rt.h"
+#include "sys.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -24,18 +24,16 @@ static const char *name_arg(V *a, int n, int i, const char *who) {
   return s->s;
 }
 
-/* (env/get name [default]): the run context's :env first (a pipeline's
-   variables), then the process environment */
+/* (env/get name [default]): the map bound to :env first (layered over
+   the process environment, as for spawned processes), then the process
+   environment */
 static V bi_get(V *a, int n) {
   const char *name = name_arg(a, n, 0, "env/get");
-  V ctx = valk_task_context();
-  if (IS(ctx, T_MAP)) {
-    V e = valk_map_get(ctx, valk_kw("env"), NIL);
-    if (IS(e, T_MAP)) {
-      V v = valk_map_get(e, valk_kw(name), NULL);
-      if (!v) v = valk_map_get(e, valk_cstr(name), NULL);
-      if (v) return v == NIL ? (n > 1 ? a[1] : NIL) : valk_display(v);
-    }
+  V e = valk_dyn(valk_kw("env"), NIL);
+  if (IS(e, T_MAP)) {
+    V v = valk_map_get(e, valk_kw(name), NULL);
+    if (!v) v = valk_map_get(e, valk_cstr(name), NULL);
+    if (v) return v == NIL ? (n > 1 ? a[1] : NIL) : valk_display(v);
   }
   const char *v = getenv(name);
   return v ? valk_cstr(v) : n > 1 ? a[1] : NIL;

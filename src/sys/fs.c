@@ -13,7 +13,7 @@
  * dir/delete and dir/walk never follow symbolic links: a link inside the
  * tree is removed or listed as a link, never entered.
  */
-#include "rt.h"
+#include "sys.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -385,7 +385,7 @@ static const char *path_arg(V *a, int n, int i, const char *who) {
   Str *s = valk_arg_str(a, n, i, who);
   if (!s->len) valk_raise("%s: empty path", who);
   if (memchr(s->s, '\0', s->len)) valk_raise("%s: path contains a NUL byte", who);
-  return valk_run_path(s->s);
+  return valk_dyn_path(s->s);
 }
 
 static V bi_read(V *a, int n) {

@@ -25,7 +25,7 @@
  * digits that read back; NaN and the infinities are an error, and so are
  * functions, errors and native handles.
  */
-#include "valk.h"
+#include "sys.h"
 
 #include <errno.h>
 #include <math.h>

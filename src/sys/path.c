@@ -1,13 +1,13 @@
 /*
  * path.c - path strings (path/...): pure text operations, no system calls
- * except getcwd for path/absolute; path/workspace reads the run context.
+ * except getcwd for path/absolute; path/resolve reads the dynamic
+ * bindings :path-aliases and :cwd (see valk_dyn_path).
  *
  * POSIX semantics: dirname and basename ignore trailing slashes, "a" has
  * directory "."; absolute and relative normalise "." and ".." lexically,
  * without resolving symbolic links (like Python's os.path.abspath).
  */
-#include "valk.h"
-#include "rt.h"
+#include "sys.h"
 
 #include <limits.h>
 #include <string.h>
@@ -182,10 +182,10 @@ static V bi_match(V *a, int n) {
   return glob_match(p->s, p->len, s->s, s->len) ? VTRUE : VFALSE;
 }
 
-/* (path/workspace p) see valk_run_path */
-static V bi_workspace(V *a, int n) {
-  Str *p = valk_arg_str(a, n, 0, "path/workspace");
-  return valk_cstr(valk_run_path(p->s));
+/* (path/resolve p) see valk_dyn_path */
+static V bi_resolve(V *a, int n) {
+  Str *p = valk_arg_str(a, n, 0, "path/resolve");
+  return valk_cstr(valk_dyn_path(p->s));
 }
 
 static const valk_reg path_fns[] = {
@@ -194,7 +194,7 @@ static const valk_reg path_fns[] = {
     {"path/extension", bi_extension, 1, 1, "(path/extension p) \".gz\" for \"a.tar.gz\", \"\" when none"},
     {"path/join", bi_join, 1, -1, "(path/join a b ...) parts joined with /; an absolute part starts over"},
     {"path/absolute", bi_absolute, 1, 1, "(path/absolute p) absolute path with . and .. resolved"},
-    {"path/workspace", bi_workspace, 1, 1, "(path/workspace p) p inside the current run: relative paths and /workspace/... resolve in the run's workspace"},
+    {"path/resolve", bi_resolve, 1, 1, "(path/resolve p) the file p names for file and process functions: a (dyn :path-aliases) prefix replaced, a relative path joined to (dyn :cwd)"},
     {"path/match?", bi_match, 2, 2, "(path/match? pattern s) glob match: * and ? within a component, ** across /, [a-z] classes"},
     {"path/relative", bi_relative, 1, 2, "(path/relative p [base]) p relative to base (default: working directory)"},
     {NULL, NULL, 0, 0, NULL}};

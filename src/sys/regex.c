@@ -21,7 +21,7 @@
  * JIT stack is retried by the interpreter (PCRE2_NO_JIT).
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
-#include "valk.h"
+#include "sys.h"
 
 #include <pcre2.h>
 #include <stdio.h>

@@ -9,7 +9,7 @@
  * is not part of a valid sequence counts as one). Results are new strings,
  * except that a string that needs no change may be returned as it is.
  */
-#include "valk.h"
+#include "sys.h"
 
 #include <errno.h>
 #include <math.h>

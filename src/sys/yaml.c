@@ -20,7 +20,7 @@
  * plain text back as that same string; otherwise it is quoted (the emitter
  * picks single or double quotes). Multi-line strings use literal blocks.
  */
-#include "valk.h"
+#include "sys.h"
 
 #include <errno.h>
 #include <math.h>

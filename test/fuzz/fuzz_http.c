@@ -4,6 +4,7 @@
  * accumulation, limits, request maps, pipelining) exactly as bytes read
  * from a socket do. Run with `make fuzz-http FUZZ_SECONDS=N`.
  */
+#include "host.h"
 #include "http.h"
 
 #include <stdlib.h>
@@ -19,7 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   static int ready;
   if (!ready) {
     valk_gc_init();
-    valk_init(0, NULL);
+    valk_host_open(0, NULL);
     ready = 1;
   }
   const uint8_t *in[2] = {data, (const uint8_t *)(uintptr_t)size};
