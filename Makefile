@@ -7,7 +7,7 @@ OPT     ?= -O2 -g
 LIBS    := -lgc -ledit -luv -lpcre2-8 -lyaml -lcrypto -lcurl -lsqlite3 -lpthread -lm
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-LIB_VALK := $(sort $(wildcard lib/*.valk))
+LIB_VALK := $(sort $(wildcard lib/*.valk lib/ci/*.valk))
 SRC      := $(sort $(wildcard src/*.c src/*/*.c))
 LANG_SRC := $(filter-out src/main.c src/repl.c,$(SRC))
 GEN      := build/gen/lib_embed.c

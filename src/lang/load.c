@@ -90,7 +90,9 @@ static const valk_embedded *find_embedded(const char *name) {
 V valk_require(const char *name, const char *from_file) {
   (void)from_file;
   if (!loaded) loaded = valk_map_new(16);
-  const valk_embedded *emb = strchr(name, '/') || strstr(name, ".valk") ? NULL : find_embedded(name);
+  /* embedded names are paths under lib/ ("ci/engine"); a name starting with
+     . or / or ending in .valk is a file */
+  const valk_embedded *emb = name[0] == '.' || name[0] == '/' || strstr(name, ".valk") ? NULL : find_embedded(name);
   if (emb) {
     V key = valk_strf("lib:%s", name);
     if (valk_map_has(loaded, key)) return NIL;
