@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/ci.sh - benchmarks of the CI engine (lib/ci.valk), called by
+# bench/ci.sh - benchmarks of the CI engine (lib/ci.valk, lib/ci/), called by
 # `make bench`. Each figure is printed beside a reference measured in the
 # same invocation and the goal. Not a timed test: it fails only when a
 # program fails, never on a number. Every store (ci/*root*) goes to a
@@ -68,7 +68,7 @@ best() {
   done
 }
 
-echo "== ci engine (lib/ci.valk)"
+echo "== ci engine (lib/ci.valk, lib/ci/)"
 
 # ---- 1. trigger -> first process start
 if helper ci-latency "$TMP/store-latency" "$LAT_N"; then

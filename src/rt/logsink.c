@@ -15,12 +15,20 @@
  *
  * Output of print goes to the sink bound to :print (dyn.c), through the
  * language's print hook.
+ *
+ * Following a log without re-reading it: (log/read path offset) gives the
+ * whole lines from a byte offset and the offset after them, and
+ * (log/wait log offset) parks the calling fiber until the sink has
+ * written beyond offset or is closed. A sink wakes its waiters on every
+ * line and on close; a waiter that was cancelled meanwhile is skipped
+ * (its wait sequence has moved on), as for futures.
  */
 #include "rt.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,6 +37,10 @@ typedef struct {
   int fd;
   V path;
   V redact; /* list or map of strings replaced by ***, or NIL */
+  int64_t size;           /* bytes in the file: at open plus every line since */
+  valk_task **waiters;    /* fibers in log/wait, with their wait sequence */
+  uint64_t *waiter_seq;
+  int nwaiters, capwaiters;
 } Sink;
 
 /* The non-empty strings of secrets (a list or a map's keys) in a new
@@ -54,6 +66,33 @@ static V *redact_items(V secrets, int *k) {
     }
   *k = n;
   return out;
+}
+
+
+static void sink_add_waiter(Sink *s, valk_task *t) {
+  if (s->nwaiters == s->capwaiters) {
+    int ncap = s->capwaiters ? s->capwaiters * 2 : 4;
+    valk_task **w = valk_alloc((size_t)ncap * sizeof *w);
+    uint64_t *q = valk_alloc_atomic((size_t)ncap * sizeof *q);
+    if (s->nwaiters) {
+      memcpy(w, s->waiters, (size_t)s->nwaiters * sizeof *w);
+      memcpy(q, s->waiter_seq, (size_t)s->nwaiters * sizeof *q);
+    }
+    s->waiters = w;
+    s->waiter_seq = q;
+    s->capwaiters = ncap;
+  }
+  s->waiters[s->nwaiters] = t;
+  s->waiter_seq[s->nwaiters] = valk_task_seq(t);
+  s->nwaiters++;
+}
+
+static void sink_wake(Sink *s) {
+  for (int i = 0; i < s->nwaiters; i++)
+    if (s->waiters[i]->parked && valk_task_seq(s->waiters[i]) == s->waiter_seq[i]) valk_task_wake(s->waiters[i]);
+  s->waiters = NULL;
+  s->waiter_seq = NULL;
+  s->nwaiters = s->capwaiters = 0;
 }
 
 V valk_redact(V text, V secrets) {
@@ -122,10 +161,12 @@ void valk_log_line(V sink, const char *stream, const char *text, size_t n) {
   while (left) {
     ssize_t k = write(s->fd, p, left);
     if (k < 0 && errno == EINTR) continue;
-    if (k <= 0) return; /* a full disk loses log lines, not the run */
+    if (k <= 0) break; /* a full disk loses log lines, not the run */
     p += k;
     left -= (size_t)k;
+    s->size += k;
   }
+  if (s->nwaiters) sink_wake(s);
 }
 
 /* (log/open path [redact]) an append-only log file, created when
@@ -136,9 +177,16 @@ static V bi_open(V *a, int n) {
   check_redact_set(redact, "log/open");
   int fd = open(path->s, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (fd < 0) valk_raise("log/open: %s: %s", path->s, strerror(errno));
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    int e = errno;
+    close(fd);
+    valk_raise("log/open: %s: %s", path->s, strerror(e));
+  }
   Sink *s = valk_alloc(sizeof *s);
   s->fd = fd;
   s->path = (V)path;
+  s->size = (int64_t)st.st_size;
   s->redact = redact;
   return valk_native(&sink_type, s, (V)path);
 }
@@ -168,7 +216,61 @@ static V bi_close(V *a, int n) {
   Sink *s = sink_arg(a[0], "log/close");
   if (s->fd >= 0) close(s->fd);
   s->fd = -1;
+  if (s->nwaiters) sink_wake(s);
   return NIL;
+}
+
+/* (log/wait log offset) parks until the log's file is longer than offset
+   bytes or the log is closed; the file's size then (not beyond offset
+   when the log was closed) */
+static V bi_wait(V *a, int n) {
+  Sink *s = sink_arg(a[0], "log/wait");
+  int64_t off = valk_arg_int(a, n, 1, "log/wait");
+  while (s->fd >= 0 && s->size <= off) {
+    valk_task *t = valk_task_current();
+    if (!t) valk_raise("log/wait: not inside a task");
+    sink_add_waiter(s, t);
+    valk_task_park(NULL, NULL);
+  }
+  return valk_int(s->size);
+}
+
+/* (log/read path offset) {:lines [...] :next n}: the whole lines of the
+   file from byte offset on, and the offset after the last of them */
+static V bi_read(V *a, int n) {
+  Str *path = valk_arg_str(a, n, 0, "log/read");
+  int64_t off = valk_arg_int(a, n, 1, "log/read");
+  if (off < 0) valk_raise("log/read: offset must be 0 or more, got %lld", (long long)off);
+  int fd = open(path->s, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) valk_raise("log/read: %s: %s", path->s, strerror(errno));
+  Buf b;
+  buf_init(&b, 4096);
+  char chunk[65536];
+  for (;;) {
+    ssize_t k = pread(fd, chunk, sizeof chunk, (off_t)(off + (int64_t)b.len));
+    if (k < 0 && errno == EINTR) continue;
+    if (k < 0) {
+      int e = errno;
+      close(fd);
+      valk_raise("log/read: %s: %s", path->s, strerror(e));
+    }
+    if (k == 0) break;
+    buf_put(&b, chunk, (size_t)k);
+  }
+  close(fd);
+  V rev = EMPTY;
+  size_t start = 0;
+  for (size_t i = 0; i < b.len; i++)
+    if (b.s[i] == '\n') {
+      rev = valk_cons(valk_str(b.s + start, i - start), rev);
+      start = i + 1;
+    }
+  V lines = EMPTY;
+  for (V l = rev; IS_CONS(l); l = CDR(l)) lines = valk_cons(CAR(l), lines);
+  V m = valk_map_new(2);
+  valk_map_set(m, valk_kw("lines"), lines);
+  valk_map_set(m, valk_kw("next"), valk_int(off + (int64_t)start));
+  return m;
 }
 
 static V bi_path(V *a, int n) {
@@ -197,6 +299,8 @@ static const valk_reg log_fns[] = {
     {"log/close", bi_close, 1, 1, "(log/close log) closes the file"},
     {"log/path", bi_path, 1, 1, "(log/path log) the file's path"},
     {"str/redact", bi_redact, 2, 2, "(str/redact text secrets) text with each string of secrets (a list, or a map's keys) replaced by ***, longer ones first"},
+    {"log/wait", bi_wait, 2, 2, "(log/wait log offset) waits until the log's file is longer than offset bytes or the log is closed; the file's size"},
+    {"log/read", bi_read, 2, 2, "(log/read path offset) {:lines [...] :next n}: the whole lines from byte offset on, and the offset after them"},
     {NULL, NULL, 0, 0, NULL}};
 
 void valk_log_register(void) {
