@@ -162,7 +162,11 @@ void valk_repl(void) {
     read_history(hist);
   }
   repl_task = valk_task_current();
-  uv_async_init(valk_loop(), &interrupt_async, on_interrupt);
+  int rc = uv_async_init(valk_loop(), &interrupt_async, on_interrupt);
+  if (rc != 0) { /* no handle to close; the REPL cannot take Ctrl-C safely */
+    fprintf(stderr, "valk: repl: cannot watch for Ctrl-C: %s\n", uv_strerror(rc));
+    return;
+  }
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_sigint; /* no SA_RESTART: a blocked read must fail */

@@ -396,7 +396,7 @@ static V bi_read(V *a, int n) {
 static V bi_read_lines(V *a, int n) {
   const char *p = path_arg(a, n, 0, "file/read-lines");
   V text = take_bytes(run(OP_READ, "file/read-lines", p, NULL));
-  return valk_call(valk_lookup(valk_sym("str/lines"), NULL), 1, text);
+  return valk_str_lines(text);
 }
 
 static V write_op(V *a, int n, int op, const char *who) {

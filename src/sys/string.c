@@ -130,9 +130,9 @@ static V bi_index_of(V *a, int n) {
   return MK_FIX(q ? q - s->s : -1);
 }
 
-/* (str/lines s) lines without their \n or \r\n; no empty last line */
-static V bi_lines(V *a, int n) {
-  Str *s = valk_arg_str(a, n, 0, "str/lines");
+/* The lines of s without their \n or \r\n; no empty last line. */
+V valk_str_lines(V text) {
+  Str *s = AS_STR(text);
   V out = EMPTY;
   size_t i = 0;
   while (i < s->len) {
@@ -144,6 +144,12 @@ static V bi_lines(V *a, int n) {
     i = j + 1;
   }
   return valk_list_reverse(out);
+}
+
+/* (str/lines s) */
+static V bi_lines(V *a, int n) {
+  valk_arg_str(a, n, 0, "str/lines");
+  return valk_str_lines(a[0]);
 }
 
 /* k copies of the len bytes at p */

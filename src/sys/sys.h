@@ -12,6 +12,7 @@
 #include "rt.h"
 
 void valk_string_register(void);  /* string.c */
+V valk_str_lines(V text);         /* string.c: the lines of string text, without line endings */
 void valk_fs_register(void);      /* fs.c */
 void valk_path_register(void);    /* path.c */
 void valk_sysenv_register(void);  /* env.c */
