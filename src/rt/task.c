@@ -348,6 +348,23 @@ static V bi_cancel(V *a, int n) {
   return VTRUE;
 }
 
+/* (promise) a future that no fiber computes: it settles when deliver
+   gives it a value, and waking its waiters costs no fiber and no timer */
+static V bi_promise(V *a, int n) {
+  (void)a; (void)n;
+  return future_new();
+}
+
+/* (deliver p v) settles promise p with v; false when p had settled */
+static V bi_deliver(V *a, int n) {
+  (void)n;
+  valk_future *f = valk_future_get(a[0], "deliver");
+  if (f->task) valk_raise("deliver: the future is computed by a fiber; only a (promise) can be delivered");
+  if (f->state != FUT_PENDING) return VFALSE;
+  future_settle(f, FUT_DONE, a[1]);
+  return VTRUE;
+}
+
 /* sleep: a timer that wakes the task */
 typedef struct {
   uv_timer_t h;
@@ -475,6 +492,8 @@ static const valk_reg rt_fns[] = {
     {"future?", bi_future_p, 1, 1, "(future? x)"},
     {"future/status", bi_future_status, 1, 1, "(future/status f) :pending :done :failed or :cancelled"},
     {"cancel", bi_cancel, 1, 1, "(cancel f) cancels the fiber behind f (its processes are killed)"},
+    {"promise", bi_promise, 0, 0, "(promise) a pending future that (deliver p v) settles; await waits for it"},
+    {"deliver", bi_deliver, 2, 2, "(deliver p v) settles promise p with v and wakes its waiters; false when it had settled"},
     {"sleep", bi_sleep, 1, 1, "(sleep ms) suspends the calling fiber for ms milliseconds"},
     {"with-timeout*", bi_with_timeout, 2, 2, "(with-timeout* ms f) calls f; raises :timeout after ms"},
     {"fiber/count", bi_fiber_count, 0, 0, "(fiber/count) number of live fibers"},
