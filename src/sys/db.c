@@ -16,20 +16,86 @@
  *
  * A statement is held across calls that can raise (binding, building
  * rows, the fiber sleeping while the database is busy, a cancel), so it
- * is run inside valk_pcall and finalized on every path.
+ * is run inside valk_pcall and released on every path.
+ *
+ * Preparing costs more than running a store's small statements (a third
+ * of the CI engine's instructions per run went to sqlite3_prepare_v2), so
+ * each database keeps the last STMT_CACHE single statements it prepared,
+ * keyed by their text. A statement is taken out of the cache while it
+ * runs (a second fiber running the same text meanwhile prepares its own)
+ * and put back reset, its bindings cleared; the oldest one is finalized
+ * to make room. SQLite re-prepares a cached statement by itself after a
+ * schema change.
  */
 #include "sys.h"
 
 #include <sqlite3.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #define BUSY_TOTAL_MS 5000
+#define STMT_CACHE 32
+
+typedef struct {
+  char *sql; /* malloc'd copy of the text, owned by the entry */
+  size_t len;
+  sqlite3_stmt *st;
+} CachedStmt;
 
 typedef struct {
   sqlite3 *db;
   V path;
+  CachedStmt cache[STMT_CACHE]; /* oldest first; empty entries (st NULL) last */
 } Db;
+
+/* Finalizes every cached statement and frees its text. */
+static void cache_clear(Db *d) {
+  for (int i = 0; i < STMT_CACHE; i++) {
+    if (d->cache[i].st) sqlite3_finalize(d->cache[i].st);
+    free(d->cache[i].sql);
+    d->cache[i] = (CachedStmt){NULL, 0, NULL};
+  }
+}
+
+/* The cached statement for sql, taken out of the cache, or NULL. */
+static sqlite3_stmt *cache_take(Db *d, const char *sql, size_t len) {
+  for (int i = STMT_CACHE - 1; i >= 0; i--) {
+    CachedStmt *c = &d->cache[i];
+    if (c->st && c->len == len && !memcmp(c->sql, sql, len)) {
+      sqlite3_stmt *st = c->st;
+      free(c->sql);
+      memmove(c, c + 1, (size_t)(STMT_CACHE - 1 - i) * sizeof *c);
+      d->cache[STMT_CACHE - 1] = (CachedStmt){NULL, 0, NULL};
+      return st;
+    }
+  }
+  return NULL;
+}
+
+/* Puts st (prepared from sql) back as the newest entry, reset and
+   unbound; the oldest entry is finalized when the cache is full. Takes
+   ownership of st. */
+static void cache_put(Db *d, const char *sql, size_t len, sqlite3_stmt *st) {
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+  char *copy = d->db ? malloc(len + 1) : NULL;
+  if (!copy) { /* closed meanwhile, or no memory: not cached */
+    sqlite3_finalize(st);
+    return;
+  }
+  memcpy(copy, sql, len);
+  copy[len] = '\0';
+  int i = 0;
+  while (i < STMT_CACHE && d->cache[i].st) i++;
+  if (i == STMT_CACHE) { /* full: drop the oldest */
+    sqlite3_finalize(d->cache[0].st);
+    free(d->cache[0].sql);
+    memmove(d->cache, d->cache + 1, (STMT_CACHE - 1) * sizeof d->cache[0]);
+    i = STMT_CACHE - 1;
+  }
+  d->cache[i] = (CachedStmt){copy, len, st};
+}
 
 /* An unreachable database closes its connection (db/close sets db to
    NULL first). sqlite3_close_v2 defers the close while statements are
@@ -37,6 +103,7 @@ typedef struct {
    statement's caller holds the handle. */
 static void db_finalize(void *ptr) {
   Db *d = ptr;
+  cache_clear(d);
   if (d->db) sqlite3_close_v2(d->db);
   d->db = NULL;
 }
@@ -72,6 +139,7 @@ static void busy_wait(Db *d, int *waited_ms, const char *who) {
 static V bi_close(V *a, int n) {
   (void)n;
   Db *d = db_arg(a[0], "db/close");
+  cache_clear(d);
   sqlite3_close_v2(d->db);
   d->db = NULL;
   return NIL;
@@ -121,15 +189,20 @@ typedef struct {
   bool want_rows, several;
   const char *who;
   sqlite3_stmt *st;
+  bool cacheable; /* st stands for the whole text: run() caches it */
   V rows;         /* reversed rows of the last statement */
 } Run;
 
 static void run_body(void *ud);
 
-/* Runs r; the statement is finalized whether run_body returns or raises. */
+/* Runs r; the statement goes back to the cache (one statement) or is
+   finalized (several) whether run_body returns or raises. */
 static void run(Run *r) {
   V err = valk_pcall(run_body, r);
-  if (r->st) sqlite3_finalize(r->st);
+  if (r->st) {
+    if (r->cacheable) cache_put(r->d, r->sql->s, r->sql->len, r->st);
+    else sqlite3_finalize(r->st);
+  }
   r->st = NULL;
   if (err) valk_throw(err);
 }
@@ -142,7 +215,14 @@ static void run_body(void *ud) {
   while (sql < end) {
     const char *tail;
     int rc;
-    while ((rc = sqlite3_prepare_v2(d->db, sql, (int)(end - sql), &r->st, &tail)) == SQLITE_BUSY) busy_wait(d, &waited, r->who);
+    r->st = sql == r->sql->s ? cache_take(d, sql, (size_t)(end - sql)) : NULL;
+    tail = end;
+    if (!r->st)
+      while ((rc = sqlite3_prepare_v2(d->db, sql, (int)(end - sql), &r->st, &tail)) == SQLITE_BUSY) busy_wait(d, &waited, r->who);
+    else
+      rc = SQLITE_OK;
+    /* the first statement, and the only one that runs (or is there) */
+    r->cacheable = r->st && sql == r->sql->s && (!r->several || tail == end);
     if (rc != SQLITE_OK) db_raise(d->db, rc, r->who, r->several ? NULL : r->sql->s);
     if (!r->st) {
       if (!r->several) valk_raise("%s: empty statement", r->who);
@@ -166,9 +246,9 @@ static void run_body(void *ud) {
       for (int i = 0; i < cols; i++) valk_map_set(m, names[i], column(r->st, i));
       r->rows = valk_cons(m, r->rows);
     }
+    if (r->cacheable) break; /* run() puts the statement back */
     sqlite3_finalize(r->st);
     r->st = NULL;
-    if (!r->several) break;
     sql = tail;
   }
 }
@@ -188,7 +268,7 @@ static V bi_open(V *a, int n) {
   d->path = (V)path;
   V h = valk_native(&db_type, d, (V)path);
   Run r = {d, AS_STR(valk_cstr("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;")),
-           NULL, 0, false, true, AS_STR(valk_strf("db/open: %s", path->s))->s, NULL, EMPTY};
+           NULL, 0, false, true, AS_STR(valk_strf("db/open: %s", path->s))->s, NULL, false, EMPTY};
   V err = valk_pcall(run_body, &r);
   if (r.st) sqlite3_finalize(r.st);
   if (err) {
@@ -200,7 +280,7 @@ static V bi_open(V *a, int n) {
 
 /* (db/query db sql params...) list of rows as maps */
 static V bi_query(V *a, int n) {
-  Run r = {db_arg(a[0], "db/query"), valk_arg_str(a, n, 1, "db/query"), a + 2, n - 2, true, false, "db/query", NULL, EMPTY};
+  Run r = {db_arg(a[0], "db/query"), valk_arg_str(a, n, 1, "db/query"), a + 2, n - 2, true, false, "db/query", NULL, false, EMPTY};
   run(&r);
   return valk_list_reverse(r.rows);
 }
@@ -209,7 +289,7 @@ static V bi_query(V *a, int n) {
    text may hold several: a schema); returns the number of rows changed
    (and, for an INSERT, the new row id through db/last-id) */
 static V bi_exec(V *a, int n) {
-  Run r = {db_arg(a[0], "db/exec"), valk_arg_str(a, n, 1, "db/exec"), a + 2, n - 2, false, n == 2, "db/exec", NULL, EMPTY};
+  Run r = {db_arg(a[0], "db/exec"), valk_arg_str(a, n, 1, "db/exec"), a + 2, n - 2, false, n == 2, "db/exec", NULL, false, EMPTY};
   run(&r);
   return valk_int(sqlite3_changes(r.d->db));
 }
