@@ -19,9 +19,9 @@
  * Following a log without re-reading it: (log/read path offset) gives the
  * whole lines from a byte offset and the offset after them, and
  * (log/wait log offset) parks the calling fiber until the sink has
- * written beyond offset or is closed. A sink wakes its waiters on every
- * line and on close; a waiter that was cancelled meanwhile is skipped
- * (its wait sequence has moved on), as for futures.
+ * written beyond offset or is closed. The waiters await one promise of
+ * the sink's, delivered by its next line or its close (a waiter that was
+ * cancelled meanwhile is skipped, as for any future).
  */
 #include "rt.h"
 
@@ -38,9 +38,7 @@ typedef struct {
   V path;
   V redact; /* list or map of strings replaced by ***, or NIL */
   int64_t size;           /* bytes in the file: at open plus every line since */
-  valk_task **waiters;    /* fibers in log/wait, with their wait sequence */
-  uint64_t *waiter_seq;
-  int nwaiters, capwaiters;
+  V next;                 /* promise the fibers in log/wait await, or NULL */
 } Sink;
 
 /* The non-empty strings of secrets (a list or a map's keys) in a new
@@ -69,30 +67,12 @@ static V *redact_items(V secrets, int *k) {
 }
 
 
-static void sink_add_waiter(Sink *s, valk_task *t) {
-  if (s->nwaiters == s->capwaiters) {
-    int ncap = s->capwaiters ? s->capwaiters * 2 : 4;
-    valk_task **w = valk_alloc((size_t)ncap * sizeof *w);
-    uint64_t *q = valk_alloc_atomic((size_t)ncap * sizeof *q);
-    if (s->nwaiters) {
-      memcpy(w, s->waiters, (size_t)s->nwaiters * sizeof *w);
-      memcpy(q, s->waiter_seq, (size_t)s->nwaiters * sizeof *q);
-    }
-    s->waiters = w;
-    s->waiter_seq = q;
-    s->capwaiters = ncap;
-  }
-  s->waiters[s->nwaiters] = t;
-  s->waiter_seq[s->nwaiters] = valk_task_seq(t);
-  s->nwaiters++;
-}
-
+/* Wakes the fibers in log/wait: the sink's promise is delivered, and
+   the next wait makes a new one. */
 static void sink_wake(Sink *s) {
-  for (int i = 0; i < s->nwaiters; i++)
-    if (s->waiters[i]->parked && valk_task_seq(s->waiters[i]) == s->waiter_seq[i]) valk_task_wake(s->waiters[i]);
-  s->waiters = NULL;
-  s->waiter_seq = NULL;
-  s->nwaiters = s->capwaiters = 0;
+  V p = s->next;
+  s->next = NULL;
+  valk_promise_deliver(p, NIL, "log/write");
 }
 
 V valk_redact(V text, V secrets) {
@@ -166,7 +146,7 @@ void valk_log_line(V sink, const char *stream, const char *text, size_t n) {
     left -= (size_t)k;
     s->size += k;
   }
-  if (s->nwaiters) sink_wake(s);
+  if (s->next) sink_wake(s);
 }
 
 /* (log/open path [redact]) an append-only log file, created when
@@ -216,7 +196,7 @@ static V bi_close(V *a, int n) {
   Sink *s = sink_arg(a[0], "log/close");
   if (s->fd >= 0) close(s->fd);
   s->fd = -1;
-  if (s->nwaiters) sink_wake(s);
+  if (s->next) sink_wake(s);
   return NIL;
 }
 
@@ -227,10 +207,9 @@ static V bi_wait(V *a, int n) {
   Sink *s = sink_arg(a[0], "log/wait");
   int64_t off = valk_arg_int(a, n, 1, "log/wait");
   while (s->fd >= 0 && s->size <= off) {
-    valk_task *t = valk_task_current();
-    if (!t) valk_raise("log/wait: not inside a task");
-    sink_add_waiter(s, t);
-    valk_task_park(NULL, NULL);
+    if (!valk_task_current()) valk_raise("log/wait: not inside a task");
+    if (!s->next) s->next = valk_promise_new();
+    valk_future_await(s->next);
   }
   return valk_int(s->size);
 }

@@ -72,6 +72,8 @@ uint64_t valk_task_seq(valk_task *t);
 void valk_task_sleep(uint64_t ms);
 
 V valk_future_await(V fut);
+V valk_promise_new(void);           /* a pending future no fiber computes */
+bool valk_promise_deliver(V p, V v, const char *who); /* settles p with v; false when it had settled */
 valk_future *valk_future_get(V v, const char *who);
 bool valk_is_future(V v);
 

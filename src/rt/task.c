@@ -348,21 +348,29 @@ static V bi_cancel(V *a, int n) {
   return VTRUE;
 }
 
-/* (promise) a future that no fiber computes: it settles when deliver
-   gives it a value, and waking its waiters costs no fiber and no timer */
+/* A promise is a future that no fiber computes: it settles when
+   valk_promise_deliver gives it a value, and waking its waiters costs no
+   fiber and no timer. */
+V valk_promise_new(void) { return future_new(); }
+
+bool valk_promise_deliver(V p, V v, const char *who) {
+  valk_future *f = valk_future_get(p, who);
+  if (f->task) valk_raise("%s: the future is computed by a fiber; only a (promise) can be delivered", who);
+  if (f->state != FUT_PENDING) return false;
+  future_settle(f, FUT_DONE, v);
+  return true;
+}
+
+/* (promise) */
 static V bi_promise(V *a, int n) {
   (void)a; (void)n;
-  return future_new();
+  return valk_promise_new();
 }
 
 /* (deliver p v) settles promise p with v; false when p had settled */
 static V bi_deliver(V *a, int n) {
   (void)n;
-  valk_future *f = valk_future_get(a[0], "deliver");
-  if (f->task) valk_raise("deliver: the future is computed by a fiber; only a (promise) can be delivered");
-  if (f->state != FUT_PENDING) return VFALSE;
-  future_settle(f, FUT_DONE, a[1]);
-  return VTRUE;
+  return valk_promise_deliver(a[0], a[1], "deliver") ? VTRUE : VFALSE;
 }
 
 /* sleep: a timer that wakes the task */
