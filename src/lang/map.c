@@ -126,7 +126,6 @@ static inline void touch(Map *m) {
 
 void valk_map_mark_unchecked(V mv) { AS_MAP(mv)->h.kind |= MAP_UNCHECKED; }
 bool valk_map_unchecked(V mv) { return AS_MAP(mv)->h.kind & MAP_UNCHECKED; }
-void valk_map_clear_unchecked(V mv) { touch(AS_MAP(mv)); }
 
 V valk_map_peek(V mv, V key, V dflt) {
   Map *m = AS_MAP(mv);

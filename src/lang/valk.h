@@ -282,7 +282,6 @@ V valk_map_get(V m, V key, V dflt); /* returns dflt when absent */
 V valk_map_peek(V m, V key, V dflt); /* valk_map_get that keeps the mark */
 void valk_map_mark_unchecked(V m);
 bool valk_map_unchecked(V m);        /* true while marked; keeps the mark */
-void valk_map_clear_unchecked(V m);
 bool valk_map_has(V m, V key);
 void valk_map_set(V m, V key, V val);
 bool valk_map_del(V m, V key);

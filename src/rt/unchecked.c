@@ -23,14 +23,18 @@
  *     (valk_unchecked_adopt, called by await) takes the failure over;
  *   - (unchecked-failures c) gives the errors still marked, for the end of
  *     the work (lib/ci checks it when a step's attempt ends).
- * A failure that was raised is unmarked: the error now carries it.
+ * A failure that was raised stays marked but belongs to no fiber: it is
+ * not raised again, and it is still among the unchecked failures unless
+ * the program inspects it (the error's data is the result). So a failure
+ * is never lost by an error nobody awaits (a `go` fiber's) or a handler
+ * that ignores the error.
  */
 #include "rt.h"
 
 typedef struct Failure {
   struct Failure *next;
   V result;          /* the process result map */
-  valk_task *owner;  /* the fiber it is reported to */
+  valk_task *owner;  /* the fiber it is raised in; NULL once raised */
   V error;           /* raised at the owner's next process start */
 } Failure;
 
@@ -81,7 +85,7 @@ void valk_unchecked_adopt(V result) {
   Collector *c = bound();
   if (!c || !valk_task_current()) return;
   for (Failure *f = c->head; f; f = f->next)
-    if (f->result == result) f->owner = valk_task_current();
+    if (f->result == result && f->owner) f->owner = valk_task_current();
 }
 
 void valk_unchecked_check(void) {
@@ -91,8 +95,7 @@ void valk_unchecked_check(void) {
   prune(c);
   for (Failure *f = c->head; f; f = f->next)
     if (f->owner == t) {
-      valk_map_clear_unchecked(f->result);
-      prune(c);
+      f->owner = NULL;
       valk_throw(f->error);
     }
 }
