@@ -9,6 +9,10 @@
  *
  * Invariants: icap is a power of two and icap >= 2*cap, so the index is
  * never more than half full; used <= cap; count <= used.
+ *
+ * The "not yet inspected" mark (MAP_UNCHECKED, see valk.h) costs a test of
+ * the header byte in every function that reads or changes a map; only
+ * valk_map_peek and valk_map_unchecked leave it in place.
  */
 #include "valk.h"
 
@@ -116,16 +120,32 @@ static void rebuild(Map *m, uint32_t need) {
   m->count = n;
 }
 
-V valk_map_get(V mv, V key, V dflt) {
+static inline void touch(Map *m) {
+  if (m->h.kind & MAP_UNCHECKED) m->h.kind &= (uint8_t)~MAP_UNCHECKED;
+}
+
+void valk_map_mark_unchecked(V mv) { AS_MAP(mv)->h.kind |= MAP_UNCHECKED; }
+bool valk_map_unchecked(V mv) { return AS_MAP(mv)->h.kind & MAP_UNCHECKED; }
+
+V valk_map_peek(V mv, V key, V dflt) {
   Map *m = AS_MAP(mv);
   int32_t e = find(m, key, NULL);
   return e < 0 ? dflt : m->kv[2 * e + 1];
 }
 
-bool valk_map_has(V mv, V key) { return find(AS_MAP(mv), key, NULL) >= 0; }
+V valk_map_get(V mv, V key, V dflt) {
+  touch(AS_MAP(mv));
+  return valk_map_peek(mv, key, dflt);
+}
+
+bool valk_map_has(V mv, V key) {
+  touch(AS_MAP(mv));
+  return find(AS_MAP(mv), key, NULL) >= 0;
+}
 
 void valk_map_set(V mv, V key, V val) {
   Map *m = AS_MAP(mv);
+  touch(m);
   uint32_t slot;
   int32_t e = find(m, key, &slot);
   if (e >= 0) { m->kv[2 * e + 1] = val; return; }
@@ -144,6 +164,7 @@ void valk_map_set(V mv, V key, V val) {
 
 bool valk_map_del(V mv, V key) {
   Map *m = AS_MAP(mv);
+  touch(m);
   int32_t e = find(m, key, NULL);
   if (e < 0) return false;
   m->kv[2 * e] = NULL;
@@ -162,6 +183,7 @@ V valk_map_copy(V mv) {
 
 bool valk_map_next(V mv, uint32_t *i, V *k, V *v) {
   Map *m = AS_MAP(mv);
+  touch(m);
   while (*i < m->used) {
     uint32_t e = (*i)++;
     if (m->kv[2 * e]) {

@@ -269,9 +269,19 @@ static inline int valk_hexval(int c) {
   return -1;
 }
 
-/* maps (map.c) */
+/* maps (map.c)
+   A map may carry the mark "not yet inspected" (MAP_UNCHECKED in h.kind):
+   the runtime marks a failed process result it must hear about unless the
+   program looks at it. Every lookup, change and iteration below clears the
+   mark (valk_map_get, _has, _set, _del, _next, so get, keyword calls, keys,
+   printing, equality...); valk_map_peek and valk_map_unchecked read without
+   clearing it. */
+enum { MAP_UNCHECKED = 1 };
 V valk_map_new(uint32_t cap);
 V valk_map_get(V m, V key, V dflt); /* returns dflt when absent */
+V valk_map_peek(V m, V key, V dflt); /* valk_map_get that keeps the mark */
+void valk_map_mark_unchecked(V m);
+bool valk_map_unchecked(V m);        /* true while marked; keeps the mark */
 bool valk_map_has(V m, V key);
 void valk_map_set(V m, V key, V val);
 bool valk_map_del(V m, V key);

@@ -745,12 +745,81 @@ static V proc_wait(Proc *p, V on_line) {
   return r;
 }
 
+/* ---- the command line, and how a command ended ---- */
+
+/* s as one shell word: unchanged when it is made of characters no shell
+   treats specially, else in single quotes (a ' inside becomes '\''). */
+static void put_shell_word(Buf *b, Str *s) {
+  bool plain = s->len > 0;
+  for (size_t i = 0; i < s->len && plain; i++) {
+    unsigned char c = (unsigned char)s->s[i];
+    plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || strchr("@%+=:,./-_", c);
+  }
+  if (plain) {
+    buf_put(b, s->s, s->len);
+    return;
+  }
+  buf_putc(b, '\'');
+  for (size_t i = 0; i < s->len; i++) {
+    if (s->s[i] == '\'') buf_puts(b, "'\\''");
+    else buf_putc(b, s->s[i]);
+  }
+  buf_putc(b, '\'');
+}
+
+/* The command as a shell line: its words quoted where needed, or with
+   :shell the line the shell runs. */
+static V command_line(Spec *sp) {
+  Buf b;
+  buf_init(&b, 64);
+  if (sp->shell) buf_put(&b, AS_STR(sp->cmd)->s, AS_STR(sp->cmd)->len);
+  else put_shell_word(&b, AS_STR(sp->cmd));
+  for (V l = sp->args; IS_CONS(l); l = CDR(l)) {
+    buf_putc(&b, ' ');
+    if (sp->shell) buf_put(&b, AS_STR(CAR(l))->s, AS_STR(CAR(l))->len);
+    else put_shell_word(&b, AS_STR(CAR(l)));
+  }
+  return buf_to_str(&b);
+}
+
+static bool failed(V r);
+
+/* "make -j4 exited with 2", "... exited with 143 (timed out)", "... was
+   killed by signal Killed (exit 137)"; read without inspecting r. */
+static V describe(V r) {
+  V cmd = valk_map_peek(r, valk_kw("command"), NIL);
+  if (!IS(cmd, T_STR)) cmd = valk_map_peek(r, valk_kw("cmd"), valk_cstr("?"));
+  V code = valk_map_peek(r, valk_kw("exit-code"), MK_FIX(0));
+  V sig = valk_map_peek(r, valk_kw("signal"), NIL);
+  const char *c = AS_STR(valk_display(cmd))->s;
+  int64_t ec = vtype(code) == T_INT ? valk_int_get(code) : 0;
+  if (valk_map_peek(r, valk_kw("timed-out"), VFALSE) == VTRUE)
+    return valk_strf("%s exited with %lld (timed out)", c, (long long)ec);
+  if (IS(sig, T_STR)) return valk_strf("%s was killed by signal %s (exit %lld)", c, AS_STR(sig)->s, (long long)ec);
+  return valk_strf("%s exited with %lld", c, (long long)ec);
+}
+
+/* Runs the command in the calling fiber and waits for it. Before it
+   starts, a failure of this fiber nobody inspected is raised (see
+   unchecked.c) and the command line is echoed to the log bound to :out
+   as "$ cmd args"; a failed result is recorded for the unchecked rule. */
 static V run(V *a, int n, const char *who, V on_line) {
   if (!valk_task_current()) valk_raise("%s: not inside a task", who);
+  V form = valk_S->form;
+  valk_unchecked_check();
   Spec sp;
   parse_spec(a, n, &sp, who);
+  V line = command_line(&sp);
+  if (sp.log) {
+    V echo = valk_strf("$ %s", AS_STR(line)->s);
+    valk_log_line(sp.log, "cmd", AS_STR(echo)->s, AS_STR(echo)->len);
+  }
   Proc *p = proc_start(&sp);
-  return proc_wait(p, on_line);
+  V r = proc_wait(p, on_line);
+  valk_map_set(r, valk_kw("command"), line);
+  if (failed(r) && valk_unchecked_bound())
+    valk_unchecked_note(r, form, valk_strf("%s (its result was never checked)", AS_STR(describe(r))->s));
+  return r;
 }
 
 static V bi_exec(V *a, int n) { return run(a, n, "exec", NULL); }
@@ -762,7 +831,11 @@ static V bi_exec_stream(V *a, int n) {
   return run(a, n - 1, "exec-stream", f);
 }
 
+/* args is (form cmd args...): the spawn call's form, where a failure of
+   the command is located */
 static V spawn_body(V args) {
+  valk_S->form = CAR(args);
+  args = CDR(args);
   int k = (int)valk_list_len(args);
   V items[k ? k : 1];
   int i = 0;
@@ -772,9 +845,10 @@ static V spawn_body(V args) {
 
 /* (spawn cmd args... [options]) starts the command and returns a future */
 static V bi_spawn(V *a, int n) {
+  valk_unchecked_check(); /* the calling fiber starts a process */
   Spec sp;
   parse_spec(a, n, &sp, "spawn"); /* report bad arguments now, not in the future */
-  return valk_task_spawn_c(spawn_body, valk_list_from(a, n));
+  return valk_task_spawn_c(spawn_body, valk_cons(valk_S->form ? valk_S->form : NIL, valk_list_from(a, n)));
 }
 
 static V process_result_arg(V v, const char *who) {
@@ -807,9 +881,16 @@ static V bi_timed_out(V *a, int n) {
   (void)n;
   return valk_map_get(process_result_arg(a[0], "timed-out?"), valk_kw("timed-out"), VFALSE);
 }
+/* process? only peeks: asking whether a value is a process result does
+   not inspect how the process ended */
 static V bi_process_p(V *a, int n) {
   (void)n;
-  return BOOL(IS(a[0], T_MAP) && valk_map_get(a[0], valk_kw("kind"), NIL) == valk_kw("process"));
+  return BOOL(IS(a[0], T_MAP) && valk_map_peek(a[0], valk_kw("kind"), NIL) == valk_kw("process"));
+}
+
+static V bi_describe(V *a, int n) {
+  (void)n;
+  return describe(process_result_arg(a[0], "process-describe"));
 }
 
 /* (process-kill f [signal]) signals the processes of the fiber behind
@@ -854,6 +935,7 @@ static const valk_reg proc_fns[] = {
     {"ok?", bi_ok, 1, 1, "(ok? r) true when the process exited 0"},
     {"timed-out?", bi_timed_out, 1, 1, "(timed-out? r) true when the process hit its :timeout"},
     {"process?", bi_process_p, 1, 1, "(process? x) true for a process result"},
+    {"process-describe", bi_describe, 1, 1, "(process-describe r) the full command and how it ended: \"make -j4 exited with 2\""},
     {NULL, NULL, 0, 0, NULL}};
 
 void valk_process_register(void) {
@@ -866,4 +948,5 @@ void valk_process_register(void) {
   signal(SIGPIPE, SIG_IGN);
   atexit(kill_live_at_exit);
   valk_register(proc_fns);
+  valk_unchecked_register();
 }

@@ -99,12 +99,24 @@ typedef void (*valk_work_fn)(void *data);
 typedef void (*valk_work_cleanup_fn)(void *data);
 void valk_run_blocking(valk_work_fn work, valk_work_cleanup_fn cleanup, void *data);
 
+/* failed process results nobody inspected (unchecked.c); all do nothing
+   unless a (failure-collector) is bound to :unchecked */
+bool valk_unchecked_bound(void);
+/* marks result (a failed process result) and records it for the calling
+   fiber, with an error of message msg located at form */
+void valk_unchecked_note(V result, V form, V msg);
+/* the calling fiber takes over result's failure (await) */
+void valk_unchecked_adopt(V result);
+/* raises the calling fiber's oldest failure still not inspected */
+void valk_unchecked_check(void);
+
 /* errors with a kind keyword */
 V valk_make_error(const char *kind, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 void valk_rt_register(void);      /* task.c */
 void valk_process_register(void); /* process.c */
 void valk_log_register(void);     /* logsink.c */
+void valk_unchecked_register(void); /* unchecked.c, by valk_process_register */
 
 
 #endif

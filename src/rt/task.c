@@ -18,6 +18,7 @@
 
 static uv_loop_t loop;
 static uv_idle_t idle;
+static uv_prepare_t flusher; /* flushes stdout before the loop waits */
 static bool idle_on;
 static valk_task **readyq; /* GC memory rooted by this static */
 static size_t rq_head, rq_len, rq_cap;
@@ -254,8 +255,10 @@ V valk_future_await(V fut) {
     future_add_waiter(f, t);
     valk_task_park(NULL, NULL);
   }
-  if (f->state == FUT_DONE) return f->value;
-  valk_throw(f->value);
+  if (f->state != FUT_DONE) valk_throw(f->value);
+  /* a failed process result nobody inspected becomes the awaiter's */
+  if (IS(f->value, T_MAP) && valk_map_unchecked(f->value)) valk_unchecked_adopt(f->value);
+  return f->value;
 }
 
 /* ---- main entry ---- */
@@ -275,9 +278,23 @@ V valk_rt_run_main(V (*fn)(V data), V data) {
   return fut;
 }
 
+/* Output of print is buffered by stdio, fully when stdout is a file or a
+   pipe: a script that prints and then waits (a sleep, a process) would
+   leave its output unwritten until it exits. libuv runs prepare handles
+   right before it polls for I/O, which is where the loop may block, so
+   stdout is flushed there; a loop that keeps printing without waiting
+   still writes in large blocks. */
+static void flush_output(uv_prepare_t *h) {
+  (void)h;
+  fflush(stdout);
+}
+
 void valk_rt_init(void) {
   int rc = uv_loop_init(&loop);
   if (!rc) rc = uv_idle_init(&loop, &idle);
+  if (!rc) rc = uv_prepare_init(&loop, &flusher);
+  if (!rc) rc = uv_prepare_start(&flusher, flush_output);
+  if (!rc) uv_unref((uv_handle_t *)&flusher); /* it never keeps the loop running */
   if (rc) {
     fprintf(stderr, "valk: cannot start the event loop: %s\n", uv_strerror(rc));
     exit(1);
