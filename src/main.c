@@ -143,7 +143,11 @@ static void run_command(void *ud) {
   } else if (argc >= 2) {
     valk_load_file(argv[1]);
   } else {
-    valk_repl();
+    int code = valk_repl();
+    if (code >= 0) { /* (exit code) at the prompt */
+      fflush(stdout);
+      exit(code);
+    }
   }
 }
 
