@@ -274,6 +274,7 @@ int valk_repl(void) {
     if (hist[0]) write_history(hist);
   }
   valk_exit_hook = NULL;
+  repl_task = NULL;
   uv_close((uv_handle_t *)&interrupt_async, NULL);
   signal(SIGINT, SIG_DFL);
   return status;
