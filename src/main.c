@@ -6,8 +6,11 @@
  *   valk -e EXPR [args]   evaluate EXPR and print its readable form
  *   valk test PATH...     run every deftest in the files/directories
  *   valk ci run FILE ...  run a pipeline locally; also ci history, ci logs
+ *                         (lib/ci/cli.valk parses the ci command lines)
+ *   valk -h, --help       the usage; `valk test --help` that of test
  *
- * Exit status is 0, or 1 after an uncaught error (reported on stderr).
+ * Exit status is 0, 1 after an uncaught error (reported on stderr), or 2
+ * after a usage error (one line saying what was wrong, then the usage).
  */
 #include "host.h"
 #include "repl.h"
@@ -19,13 +22,52 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static int usage(void) {
-  fprintf(stderr,
-          "usage: valk                  start the REPL\n"
-          "       valk FILE [args...]   run a script\n"
-          "       valk -e EXPR          evaluate EXPR and print the result\n"
-          "       valk test PATH...     run the deftests in files and directories\n");
+static const char usage_text[] =
+    "usage: valk                   start the REPL\n"
+    "       valk FILE [args...]    run a script; *args* holds args\n"
+    "       valk -e EXPR [args...] evaluate EXPR and print its readable form\n"
+    "       valk test PATH...      run the deftests in files and directories\n"
+    "       valk ci SUBCOMMAND ... run pipelines, list runs, print logs\n"
+    "                              (valk ci --help lists its subcommands)\n"
+    "       valk -h, --help        print this help\n";
+
+static const char test_usage_text[] =
+    "usage: valk test PATH...\n"
+    "\n"
+    "Runs every deftest of the .valk files given and of those under the\n"
+    "directories given (recursively, in name order); exit status 1 when one fails.\n";
+
+/* Prints the help asked for on standard output; exit status 0. */
+static int help(const char *text) {
+  fputs(text, stdout);
+  return 0;
+}
+
+/* A usage error: a line saying what was wrong, then the usage, on standard
+   error; exit status 2. */
+static int usage_error(const char *what, const char *arg, const char *text) {
+  fprintf(stderr, "valk: %s%s\n%s", what, arg ? arg : "", text);
   return 2;
+}
+
+static bool is_help(const char *a) { return strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0; }
+
+/* The usage error of a command line main cannot run, or 0 when it is fine
+   (or -1 when help was printed). */
+static int check_args(int argc, char **argv) {
+  if (argc < 2) return 0;
+  const char *a = argv[1];
+  if (is_help(a)) return help(usage_text), -1;
+  if (strcmp(a, "-e") == 0) return argc < 3 ? usage_error("-e needs an expression", NULL, usage_text) : 0;
+  if (strcmp(a, "test") == 0) {
+    for (int i = 2; i < argc; i++) {
+      if (is_help(argv[i])) return help(test_usage_text), -1;
+      if (argv[i][0] == '-') return usage_error("test: unknown option ", argv[i], test_usage_text);
+    }
+    return argc < 3 ? usage_error("test: PATH is missing", NULL, test_usage_text) : 0;
+  }
+  if (a[0] == '-' && a[1] != '\0') return usage_error("unknown option ", a, usage_text);
+  return 0;
 }
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
@@ -101,7 +143,11 @@ static void run_command(void *ud) {
   } else if (argc >= 2) {
     valk_load_file(argv[1]);
   } else {
-    valk_repl();
+    int code = valk_repl();
+    if (code >= 0) { /* (exit code) at the prompt */
+      fflush(stdout);
+      exit(code);
+    }
   }
 }
 
@@ -128,8 +174,8 @@ static void init_all(void *ud) {
 
 int main(int argc, char **argv) {
   valk_gc_init();
-  if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) return usage(), 0;
-  if (argc == 2 && strcmp(argv[1], "-e") == 0) return usage();
+  int bad = check_args(argc, argv);
+  if (bad) return bad < 0 ? 0 : bad;
   cli.argc = argc;
   cli.argv = argv;
   V err = valk_pcall(init_all, NULL);

@@ -15,6 +15,13 @@
  * exec, sleep) is cancelled through an async handle on the loop.
  * The worker thread never touches the GC heap: it only fills malloc()ed
  * lines that the loop thread turns into strings.
+ *
+ * Leaving (Ctrl-D, or (exit) typed at the prompt) first asks the Valkyria
+ * side: repl/-may-leave? (lib/core.valk) runs the hooks libraries
+ * registered with repl/on-leave, told whether they may ask the user (the
+ * REPL is on a terminal); one answering false keeps the session. The REPL
+ * names no library: lib/ci registers the hook that asks about runs in
+ * flight, using repl/read-line, which this file provides.
  */
 #include "repl.h"
 
@@ -37,6 +44,7 @@ typedef struct {
   valk_task *task;
 } LineReq;
 
+static bool repl_tty;
 static pthread_t reader;
 static volatile sig_atomic_t reading;
 static uv_async_t interrupt_async;
@@ -106,6 +114,51 @@ static V read_line(bool tty, const char *prompt, bool *interrupted) {
   return line;
 }
 
+/* (repl/read-line [prompt]) a line the user types, nil at end of input or
+   on Ctrl-C; for leave hooks asking a question */
+static V bi_read_line(V *a, int n) {
+  const char *prompt = n ? valk_arg_str(a, n, 0, "repl/read-line")->s : "";
+  if (!repl_task) valk_raise("repl/read-line: the REPL is not running");
+  fflush(stdout);
+  bool interrupted;
+  V line = read_line(repl_tty, prompt, &interrupted);
+  if (interrupted) valk_interrupted = 0;
+  return line ? line : NIL;
+}
+
+static const valk_reg repl_fns[] = {
+    {"repl/read-line", bi_read_line, 0, 1, "(repl/read-line [prompt]) a line typed at the REPL, nil at end of input"},
+    {NULL, NULL, 0, 0, NULL}};
+
+/* (exit code) typed at the prompt leaves the loop (after the leave hooks)
+   instead of ending the program at once; elsewhere it ends it. */
+static void on_exit_call(int code) {
+  if (!evaluating || valk_task_current() != repl_task) return;
+  V err = valk_make_error("exit", "exit %d", code);
+  AS_ERR(err)->data = valk_int(code);
+  valk_throw(err);
+}
+
+typedef struct { bool tty; V answer; } LeaveAsk;
+static void ask_hooks(void *ud) {
+  LeaveAsk *q = ud;
+  V f = valk_lookup(valk_sym("repl/-may-leave?"), NULL);
+  q->answer = f ? valk_call(f, 1, q->tty ? VTRUE : VFALSE) : VTRUE;
+}
+
+/* True when the leave hooks let the session end; a hook that fails is
+   reported and does not keep it. */
+static bool may_leave(bool tty) {
+  LeaveAsk q = {tty, VTRUE};
+  V err = valk_pcall(ask_hooks, &q);
+  if (err) {
+    Str *msg = AS_STR(valk_error_report(err));
+    fwrite(msg->s, 1, msg->len, stderr);
+    return true;
+  }
+  return valk_truthy(q.answer);
+}
+
 typedef struct { Reader *r; V *out; } ReadJob;
 static void read_next(void *ud) {
   ReadJob *j = ud;
@@ -152,8 +205,10 @@ static void run_entry(void *ud) {
   }
 }
 
-void valk_repl(void) {
+int valk_repl(void) {
   bool tty = isatty(0) && isatty(1);
+  repl_tty = tty;
+  int status = -1;
   char hist[4096] = "";
   const char *home = getenv("HOME");
   if (tty && home) {
@@ -165,8 +220,10 @@ void valk_repl(void) {
   int rc = uv_async_init(valk_loop(), &interrupt_async, on_interrupt);
   if (rc != 0) { /* no handle to close; the REPL cannot take Ctrl-C safely */
     fprintf(stderr, "valk: repl: cannot watch for Ctrl-C: %s\n", uv_strerror(rc));
-    return;
+    return 1;
   }
+  valk_register(repl_fns);
+  valk_exit_hook = on_exit_call;
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_sigint; /* no SA_RESTART: a blocked read must fail */
@@ -184,7 +241,11 @@ void valk_repl(void) {
       if (tty) printf("\n");
       continue;
     }
-    if (!line) break;
+    if (!line) { /* Ctrl-D: a hook may keep a session on a terminal */
+      if (may_leave(tty) || !tty) break;
+      entry.len = 0;
+      continue;
+    }
     buf_put(&entry, AS_STR(line)->s, AS_STR(line)->len);
     buf_putc(&entry, '\n');
     Entry e = {&entry, tty, false};
@@ -194,7 +255,13 @@ void valk_repl(void) {
     V err = valk_pcall(run_entry, &e);
     valk_S->interruptible = false;
     evaluating = false;
-    if (err) {
+    if (err && AS_ERR(err)->kind == valk_kw("exit")) {
+      entry.len = 0;
+      if (may_leave(tty)) {
+        status = (int)valk_int_get(AS_ERR(err)->data);
+        break;
+      }
+    } else if (err) {
       entry.len = 0;
       fflush(stdout);
       Str *msg = AS_STR(valk_error_report(err));
@@ -206,6 +273,9 @@ void valk_repl(void) {
     printf("\n");
     if (hist[0]) write_history(hist);
   }
+  valk_exit_hook = NULL;
+  repl_task = NULL;
   uv_close((uv_handle_t *)&interrupt_async, NULL);
   signal(SIGINT, SIG_DFL);
+  return status;
 }

@@ -4,6 +4,8 @@
 
 #define VALK_VERSION "0.1.0"
 
-void valk_repl(void);
+/* Runs the REPL until end of input or an (exit) at its prompt that the
+   leave hooks allow; the exit status asked for, or -1 at end of input. */
+int valk_repl(void);
 
 #endif

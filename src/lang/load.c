@@ -160,8 +160,11 @@ static V bi_require(V *a, int n) {
   return valk_require(p->s, valk_S->file);
 }
 
+void (*valk_exit_hook)(int code);
+
 static V bi_exit(V *a, int n) {
   int code = n ? (int)valk_arg_int(a, n, 0, "exit") : 0;
+  if (valk_exit_hook) valk_exit_hook(code);
   fflush(stdout);
   exit(code);
 }

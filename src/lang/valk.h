@@ -425,6 +425,12 @@ enum {
    the text (the runtime sends it to the log sink bound to :print). */
 extern bool (*valk_print_hook)(const char *text, size_t len);
 
+/* Called by (exit code) before the program ends, when set. A host that
+   must not end there raises from it instead: the REPL turns an (exit)
+   typed at its prompt into leaving its loop, asking first when work
+   would be lost (src/repl.c). */
+extern void (*valk_exit_hook)(int code);
+
 /* ---- builtins ---- */
 typedef struct {
   const char *name;

@@ -182,10 +182,13 @@ static V bi_match(V *a, int n) {
   return glob_match(p->s, p->len, s->s, s->len) ? VTRUE : VFALSE;
 }
 
-/* (path/resolve p) see valk_dyn_path */
+/* (path/resolve p) see valk_dyn_path; an absolute result is normalised
+   ("." and ".." resolved lexically), a relative one (no :cwd bound) is
+   given as it is */
 static V bi_resolve(V *a, int n) {
   Str *p = valk_arg_str(a, n, 0, "path/resolve");
-  return valk_cstr(valk_dyn_path(p->s));
+  const char *r = valk_dyn_path(p->s);
+  return r[0] == '/' ? render(components("path/resolve", AS_STR(valk_cstr(r)))) : valk_cstr(r);
 }
 
 static const valk_reg path_fns[] = {
@@ -194,7 +197,7 @@ static const valk_reg path_fns[] = {
     {"path/extension", bi_extension, 1, 1, "(path/extension p) \".gz\" for \"a.tar.gz\", \"\" when none"},
     {"path/join", bi_join, 1, -1, "(path/join a b ...) parts joined with /; an absolute part starts over"},
     {"path/absolute", bi_absolute, 1, 1, "(path/absolute p) absolute path with . and .. resolved"},
-    {"path/resolve", bi_resolve, 1, 1, "(path/resolve p) the file p names for file and process functions: a (dyn :path-aliases) prefix replaced, a relative path joined to (dyn :cwd)"},
+    {"path/resolve", bi_resolve, 1, 1, "(path/resolve p) the file p names for file and process functions: a (dyn :path-aliases) prefix replaced, a relative path joined to (dyn :cwd), . and .. resolved"},
     {"path/match?", bi_match, 2, 2, "(path/match? pattern s) glob match: * and ? within a component, ** across /, [a-z] classes"},
     {"path/relative", bi_relative, 1, 2, "(path/relative p [base]) p relative to base (default: working directory)"},
     {NULL, NULL, 0, 0, NULL}};
