@@ -11,6 +11,7 @@
  *   (call-form)            the form that called the running function or
  *                          macro (a list carrying its position)
  *   (form-location form)   "file:line:col" of a list, or nil
+ *   (form-kind form)       :call (...), :vector [...], :code {...} or :data
  *   (error-at form fmt..)  raises an error placed at form
  *   (unbound-calls form)   the calls in form whose head symbol is bound
  *                          neither locally nor globally
@@ -37,6 +38,14 @@ static V bi_form_location(V *a, int n) {
   V f = a[0];
   if (!IS_CONS(f) || !f->line || !((Cons *)f)->file) return NIL;
   return valk_strf("%s:%u:%u", ((Cons *)f)->file, f->line, f->col);
+}
+
+/* (form-kind form) */
+static V bi_form_kind(V *a, int n) {
+  (void)n;
+  if (!IS_CONS(a[0])) return NIL;
+  static const char *names[] = {"data", "call", "code", "vector"};
+  return valk_kw(names[a[0]->kind]);
 }
 
 /* (error-at form fmt args...) */
@@ -206,6 +215,8 @@ static const valk_reg forms_fns[] = {
     {"call-form", bi_call_form, 0, 0,
      "(call-form) the form that called the running function or macro (a list carrying its file:line:col), or nil"},
     {"form-location", bi_form_location, 1, 1, "(form-location form) \"file:line:col\" where form was read, or nil"},
+    {"form-kind", bi_form_kind, 1, 1,
+     "(form-kind form) how a list was written: :call for (...), :vector for [...], :code for {...}, :data for a list made at run time; nil for other values"},
     {"error-at", bi_error_at, 2, -1,
      "(error-at form fmt args...) raises an error placed at form's file:line:col (see call-form)"},
     {"unbound-calls", bi_unbound_calls, 1, 1,
