@@ -112,6 +112,7 @@ void valk_throw(V err) {
   h->err = err;
   valk_S->handler = h->prev;
   valk_S->ci = h->ci;
+  valk_S->expansion = h->expansion;
   longjmp(h->jb, 1);
 }
 

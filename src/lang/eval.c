@@ -201,6 +201,10 @@ static V quasi(V t, Env *env, V ctx) {
     return eval_in(second(t), env, t);
   }
   if (CAR(t) == sym_quasiquote) return t; /* nested levels stay literal */
+  /* code a macro builds stands where the macro was called: an error in
+     it (an unbound name the caller wrote) points at the caller's code,
+     not at the macro's template in its library */
+  V pos = valk_S->expansion && valk_S->expansion->line ? valk_S->expansion : t;
   V head = EMPTY, tail = NULL;
   for (V l = t; IS_CONS(l); l = CDR(l)) {
     V e = CAR(l);
@@ -215,9 +219,9 @@ static V quasi(V t, Env *env, V ctx) {
     }
     for (V p = piece; IS_CONS(p); p = CDR(p)) {
       Cons *c = (Cons *)valk_cons_kind(CAR(p), EMPTY, t->kind);
-      c->h.line = t->line;
-      c->h.col = t->col;
-      c->file = ((Cons *)t)->file;
+      c->h.line = pos->line;
+      c->h.col = pos->col;
+      c->file = ((Cons *)pos)->file;
       if (tail) ((Cons *)tail)->cdr = (V)c;
       else head = (V)c;
       tail = (V)c;
@@ -513,8 +517,11 @@ static V expand_macro(Lambda *m, V x) {
   Env *e = bind_args(m, args, n, x);
   valk_callinfo ci = {valk_S->ci, (V)m, x};
   valk_S->ci = &ci;
+  V outer = valk_S->expansion; /* put back by a handler when the body raises */
+  if (IS_CONS(x) && x->line) valk_S->expansion = x;
   V r = NIL;
   for (V b = m->body; IS_CONS(b); b = CDR(b)) r = eval_impl(CAR(b), e, MODE_NORMAL);
+  valk_S->expansion = outer;
   valk_S->ci = ci.prev;
   return r;
 }

@@ -93,6 +93,7 @@ void valk_init(int argc, char **argv) {
   valk_str_register();
   valk_io_register();
   valk_dyn_register();
+  valk_forms_register();
   valk_def_global("otherwise", VTRUE);
   valk_def_global("else", VTRUE);
   V args = EMPTY;

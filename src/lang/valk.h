@@ -331,6 +331,7 @@ typedef struct valk_handler {
   jmp_buf jb;
   struct valk_handler *prev;
   struct valk_callinfo *ci; /* call chain to restore on catch */
+  V expansion;              /* macro call being expanded, restored on catch */
   V err;
 } valk_handler;
 
@@ -351,12 +352,14 @@ typedef struct valk_state {
   bool interruptible; /* Ctrl-C (valk_interrupted) stops this evaluation */
   const char *file;  /* file being loaded, NULL at top level (load.c) */
   V dyn;             /* dynamic bindings: a map, or NULL for none (dyn.c) */
+  V expansion;       /* the macro call being expanded now, or NULL: code a
+                        macro builds is placed there (eval.c) */
 } valk_state;
 extern valk_state *valk_S;
 extern volatile int valk_interrupted;
 
 #define VALK_TRY(h) \
-  ((h)->prev = valk_S->handler, (h)->ci = valk_S->ci, (h)->err = NULL, \
+  ((h)->prev = valk_S->handler, (h)->ci = valk_S->ci, (h)->expansion = valk_S->expansion, (h)->err = NULL, \
    valk_S->handler = (h), setjmp((h)->jb) == 0)
 #define VALK_END_TRY(h)                                                               \
   (VALK_ASSERT(valk_S->handler == (h), "a protected call ends with its own handler innermost"), \
@@ -456,6 +459,7 @@ void valk_list_register(void);  /* builtins_list.c */
 void valk_map_register(void);   /* builtins_map.c */
 void valk_str_register(void);   /* builtins_str.c */
 void valk_io_register(void);    /* load.c */
-void valk_dyn_register(void);   /* dyn.c */
+void valk_dyn_register(void);
+void valk_forms_register(void); /* forms.c */
 
 #endif

@@ -16,6 +16,10 @@
  * Output of print goes to the sink bound to :print (dyn.c), through the
  * language's print hook.
  *
+ * A labelled view (log/labelled) is a sink that writes into another with
+ * "[label] " before each line's text: the parallel branches of a CI step
+ * each write the step's log through their own view.
+ *
  * Following a log without re-reading it: (log/read path offset) gives the
  * whole lines from a byte offset and the offset after them, and
  * (log/wait log offset) parks the calling fiber until the sink has
@@ -39,6 +43,8 @@ typedef struct {
   V redact; /* list or map of strings replaced by ***, or NIL */
   int64_t size;           /* bytes in the file: at open plus every line since */
   V next;                 /* promise the fibers in log/wait await, or NULL */
+  V parent;               /* a labelled view's sink (log/labelled), or NULL */
+  V label;                /* the view's "[label] " prefix */
 } Sink;
 
 /* The non-empty strings of secrets (a list or a map's keys) in a new
@@ -127,8 +133,13 @@ static void stamp(char *out, size_t n) {
 /* Writes one line (no newline inside) to the sink, masked and stamped. */
 void valk_log_line(V sink, const char *stream, const char *text, size_t n) {
   Sink *s = ((Native *)sink)->ptr;
+  V line = valk_str(text, n);
+  if (s->parent) { /* a labelled view: the line goes to its sink, prefixed */
+    line = valk_strf("%s%s", AS_STR(s->label)->s, AS_STR(line)->s);
+    s = ((Native *)s->parent)->ptr;
+  }
   if (s->fd < 0) return;
-  V masked = valk_redact(valk_str(text, n), s->redact);
+  V masked = valk_redact(line, s->redact);
   char ts[40];
   stamp(ts, sizeof ts);
   Buf b;
@@ -171,6 +182,22 @@ static V bi_open(V *a, int n) {
   return valk_native(&sink_type, s, (V)path);
 }
 
+/* (log/labelled log label) a view of log: its lines go to log with
+   "[label] " before their text. The view shares log's file, size and
+   waiters; closing the view detaches it and leaves log open. */
+static V bi_labelled(V *a, int n) {
+  (void)n;
+  Sink *base = sink_arg(a[0], "log/labelled");
+  V root = base->parent ? base->parent : a[0];
+  Sink *s = valk_alloc(sizeof *s);
+  s->fd = -1;
+  s->path = base->path;
+  s->parent = root;
+  V label = IS(a[1], T_STR) ? a[1] : valk_display(a[1]);
+  s->label = valk_strf("%s[%s] ", base->parent ? AS_STR(base->label)->s : "", AS_STR(label)->s);
+  return valk_native(&sink_type, s, s->path);
+}
+
 /* One stamped line per line of text. */
 static void write_lines(V sink, const char *stream, const char *text, size_t len) {
   const char *p = text, *end = text + len;
@@ -194,6 +221,10 @@ static V bi_write(V *a, int n) {
 static V bi_close(V *a, int n) {
   (void)n;
   Sink *s = sink_arg(a[0], "log/close");
+  if (s->parent) { /* a view: detach it, its sink stays open */
+    s->parent = NULL;
+    return NIL;
+  }
   if (s->fd >= 0) close(s->fd);
   s->fd = -1;
   if (s->next) sink_wake(s);
@@ -205,6 +236,7 @@ static V bi_close(V *a, int n) {
    when the log was closed) */
 static V bi_wait(V *a, int n) {
   Sink *s = sink_arg(a[0], "log/wait");
+  if (s->parent) s = ((Native *)s->parent)->ptr;
   int64_t off = valk_arg_int(a, n, 1, "log/wait");
   while (s->fd >= 0 && s->size <= off) {
     if (!valk_task_current()) valk_raise("log/wait: not inside a task");
@@ -275,6 +307,7 @@ static bool print_to_log(const char *text, size_t len) {
 static const valk_reg log_fns[] = {
     {"log/open", bi_open, 1, 2, "(log/open path [redact]) an append-only log file; redact is a list, or a map whose keys are the strings, replaced by *** in every line (a map is read at each line)"},
     {"log/write", bi_write, 2, 3, "(log/write log text [stream]) appends stamped, redacted lines"},
+    {"log/labelled", bi_labelled, 2, 2, "(log/labelled log label) a view of log whose lines read \"[label] text\"; closing the view leaves log open"},
     {"log/close", bi_close, 1, 1, "(log/close log) closes the file"},
     {"log/path", bi_path, 1, 1, "(log/path log) the file's path"},
     {"str/redact", bi_redact, 2, 2, "(str/redact text secrets) text with each string of secrets (a list, or a map's keys) replaced by ***, longer ones first"},

@@ -48,6 +48,7 @@ struct valk_task {
   V wake_error;         /* raised by valk_task_park when set */
   V pending_cancel;     /* cancellation that arrived while not parked */
   V children;           /* processes owned by this task (killed on cancel) */
+  V group;              /* the :fibers map it was started under, or NULL */
 };
 
 uv_loop_t *valk_loop(void);

@@ -6,6 +6,12 @@
  * callback, so the loop never blocks while a task can run. A wake-up
  * carries the sequence number of the wait it belongs to; a wake for an
  * older wait (a future that settled after its waiter gave up) is ignored.
+ *
+ * Fiber groups: a fiber started while the dynamic binding :fibers is a
+ * map is recorded in it (its future as a key) until it finishes, and so
+ * are the fibers it starts, which inherit the binding. The mechanism only
+ * records; the policy (the CI engine cancels what a step left running when
+ * the step ends) is the caller's.
  */
 #include "rt.h"
 
@@ -166,6 +172,8 @@ static void task_main(void *arg) {
   else future_settle(f, AS_ERR(err)->kind == valk_kw("cancelled") ? FUT_CANCELLED : FUT_FAILED, err);
   t->thunk = NIL;
   t->cdata = NIL;
+  if (t->group) valk_map_del(t->group, t->future);
+  t->group = NULL;
 }
 
 static V task_new(V thunk, size_t stack) {
@@ -179,6 +187,16 @@ static V task_new(V thunk, size_t stack) {
   /* the new fiber inherits its parent's file and dynamic bindings */
   t->fiber->st.file = valk_S->file;
   t->fiber->st.dyn = valk_S->dyn;
+  /* a fiber started by a fiber under the binding :fibers (a map) joins
+     that group until it finishes: whoever made the group (a CI step) can
+     cancel what is left of it */
+  if (running) {
+    V g = valk_dyn(valk_kw("fibers"), NIL);
+    if (IS(g, T_MAP)) {
+      valk_map_set(g, t->future, VTRUE);
+      t->group = g;
+    }
+  }
   t->ready = true;
   rq_push(t);
   return t->future;
@@ -510,7 +528,7 @@ static V bi_fiber_count(V *a, int n) {
 }
 
 static const valk_reg rt_fns[] = {
-    {"go*", bi_go, 1, 1, "(go* f) runs f in a new fiber; returns its future (see the go macro)"},
+    {"go*", bi_go, 1, 1, "(go* f) runs f in a new fiber; returns its future (see the go macro). Under a :fibers binding (a hash-map) the future is a key of that map until the fiber finishes"},
     {"await", bi_await, 1, 1, "(await f) waits for future f; its value, or raises its error"},
     {"await-all", bi_await_all, 1, 1, "(await-all [f...]) list of the values of all futures"},
     {"await-any", bi_await_any, 1, 1, "(await-any [f...]) value of the first future to settle"},
