@@ -32,7 +32,9 @@
  * until closed. Closing (process/scope-close, the handle's finalizer, or
  * valk's exit) SIGKILLs what is left and removes the cgroup; a cgroup
  * whose last processes are still dying is kept in `doomed` and removed
- * later (at the next scope, and at exit). Everything here that closing
+ * later (at the next scope, and at exit); an empty one is kept open as a
+ * spare for the next scope (a few at most), so that a step costs no mkdir
+ * and rmdir. Everything here that closing
  * runs uses plain C memory only, as a finalizer must.
  */
 #include "rt.h"
@@ -86,6 +88,13 @@ static uv_signal_t sigchld;
 /* cgroup directories still to remove (their processes were dying) */
 typedef struct Doomed { struct Doomed *next; char dir[]; } Doomed;
 static Doomed *doomed;
+
+/* Empty cgroups of closed scopes, kept open for the next scopes: a step
+   then costs no mkdir and rmdir. */
+#define MAX_SPARES 4
+typedef struct Spare { struct Spare *next; char *dir; int procs_fd; } Spare;
+static Spare *spares;
+static int nspares;
 
 /* ---- small file helpers (plain C, usable from a finalizer) ---- */
 
@@ -268,8 +277,29 @@ static void sweep_dead_owners(void) {
   closedir(d);
 }
 
-/* Makes s's cgroup; false (nothing left behind) with why_not_cgroup set. */
+/* true when dir has a cgroup below it */
+static bool cg_has_children(const char *dir) {
+  DIR *d = opendir(dir);
+  if (!d) return false;
+  struct dirent *e;
+  bool any = false;
+  while (!any && (e = readdir(d))) any = e->d_type == DT_DIR && e->d_name[0] != '.';
+  closedir(d);
+  return any;
+}
+
+/* Makes s's cgroup, or takes a spare one; false (nothing left behind)
+   with why_not_cgroup set. */
 static bool cg_create(valk_scope *s) {
+  if (spares) {
+    Spare *sp = spares;
+    spares = sp->next;
+    nspares--;
+    s->dir = sp->dir;
+    s->procs_fd = sp->procs_fd;
+    free(sp);
+    return true;
+  }
   char dir[PATH_MAX], f[PATH_MAX + 16];
   if (!textf(dir, sizeof dir, "%s/valk-%d-%lu", cg_base, (int)getpid(), ++scope_seq)) {
     (void)textf(why_not_cgroup, sizeof why_not_cgroup, "cgroup path too long under %s", cg_base);
@@ -477,13 +507,21 @@ static void scope_close(valk_scope *s) {
   s->closed = true;
   scope_unlink(s);
   scope_kill_now(s);
-  if (s->mode == M_CGROUP) {
+  if (s->mode != M_CGROUP) return;
+  Spare *sp = NULL;
+  if (nspares < MAX_SPARES && !cg_populated(s->dir) && !cg_has_children(s->dir) && (sp = malloc(sizeof *sp))) {
+    sp->dir = s->dir;
+    sp->procs_fd = s->procs_fd;
+    sp->next = spares;
+    spares = sp;
+    nspares++;
+  } else {
     close(s->procs_fd);
-    s->procs_fd = -1;
     if (cg_populated(s->dir) || !cg_remove(s->dir)) doom(s->dir);
     free(s->dir);
-    s->dir = NULL;
   }
+  s->procs_fd = -1;
+  s->dir = NULL;
 }
 
 static void scope_finalize(void *ptr) {
@@ -576,7 +614,7 @@ static V bi_scope_kill(V *a, int n) {
   valk_scope *s = scope_arg(a, n, "process/scope-kill");
   double grace = n > 1 ? valk_arg_num(a, n, 1, "process/scope-kill") : DEFAULT_GRACE;
   if (grace < 0) valk_raise("process/scope-kill: the grace must be a number of seconds >= 0, got %g", grace);
-  int found = scope_each(s, sigterm_pid, NULL);
+  int found = s->mode == M_CGROUP && !cg_populated(s->dir) ? 0 : scope_each(s, sigterm_pid, NULL);
   if (found) {
     if (!wait_empty(s, (uint64_t)(grace * 1000))) {
       scope_kill_now(s);
@@ -620,6 +658,14 @@ static V bi_scope_pids(V *a, int n) {
 /* valk's exit kills every open scope and removes the cgroups. */
 static void close_all_at_exit(void) {
   while (open_scopes) scope_close(open_scopes);
+  while (spares) {
+    Spare *sp = spares;
+    spares = sp->next;
+    close(sp->procs_fd);
+    if (!cg_remove(sp->dir)) doom(sp->dir);
+    free(sp->dir);
+    free(sp);
+  }
   for (int waited = 0; doomed && waited < EXIT_WAIT_MS; waited += POLL_MS) {
     reap_doomed();
     if (doomed) sleep_ms_blocking(POLL_MS);
