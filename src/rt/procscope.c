@@ -437,13 +437,19 @@ static void on_sigchld(uv_signal_t *h, int sig) {
 
 /* valk adopts the orphans of its commands from now on. */
 static void subreaper_start(void) {
+  static bool watching;
   if (subreaper_on) return;
   if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0)
     valk_raise("process/scope: cannot become a child subreaper: %s", strerror(errno));
-  int rc = uv_signal_init(valk_loop(), &sigchld);
-  if (!rc) rc = uv_signal_start(&sigchld, on_sigchld, SIGCHLD);
-  if (rc) valk_raise("process/scope: cannot watch SIGCHLD: %s", uv_strerror(rc));
-  uv_unref((uv_handle_t *)&sigchld); /* reaping keeps nothing running */
+  int rc = 0;
+  if (!watching) {
+    if ((rc = uv_signal_init(valk_loop(), &sigchld)))
+      valk_raise("process/scope: cannot watch SIGCHLD: %s", uv_strerror(rc));
+    uv_unref((uv_handle_t *)&sigchld); /* reaping keeps nothing running */
+    watching = true;
+  }
+  if ((rc = uv_signal_start(&sigchld, on_sigchld, SIGCHLD)))
+    valk_raise("process/scope: cannot watch SIGCHLD: %s", uv_strerror(rc));
   subreaper_on = true;
 }
 
@@ -573,24 +579,31 @@ static V bi_scope(V *a, int n) {
   (void)n;
   decide();
   reap_doomed();
-  valk_scope *s = calloc(1, sizeof *s);
-  if (!s) valk_raise("process/scope: out of memory");
-  s->procs_fd = -1;
-  s->mode = tracking;
-  if (s->mode == M_CGROUP && !cg_create(s)) {
-    if (cgroup_required) {
-      free(s);
-      valk_raise("process/scope: VALK_PROCESS_TRACKING=cgroup but %s", why_not_cgroup);
-    }
-    tracking = s->mode = M_SUBREAPER; /* and so for every later scope */
-  }
-  if (s->mode == M_SUBREAPER) {
+  valk_scope made;
+  memset(&made, 0, sizeof made);
+  made.procs_fd = -1;
+  made.mode = tracking;
+  if (made.mode == M_CGROUP && !cg_create(&made)) made.mode = M_SUBREAPER;
+  if (made.mode == M_SUBREAPER && cgroup_required)
+    valk_raise("process/scope: VALK_PROCESS_TRACKING=cgroup but %s", why_not_cgroup);
+  if (made.mode == M_SUBREAPER) {
+    tracking = M_SUBREAPER; /* and so for every later scope */
     uint64_t r = 0;
     if (getrandom(&r, sizeof r, 0) != sizeof r) r = uv_hrtime();
-    snprintf(s->token, sizeof s->token, "%d.%lu.%016llx", (int)getpid(), ++scope_seq, (unsigned long long)r);
-    s->clean = true;
+    snprintf(made.token, sizeof made.token, "%d.%lu.%016llx", (int)getpid(), ++scope_seq, (unsigned long long)r);
+    made.clean = true;
     subreaper_start();
   }
+  valk_scope *s = malloc(sizeof *s);
+  if (!s) {
+    if (made.mode == M_CGROUP) {
+      close(made.procs_fd);
+      if (!cg_remove(made.dir)) doom(made.dir);
+      free(made.dir);
+    }
+    valk_raise("process/scope: out of memory");
+  }
+  *s = made;
   s->next = open_scopes;
   if (open_scopes) open_scopes->prev = s;
   open_scopes = s;
