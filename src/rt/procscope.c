@@ -28,14 +28,14 @@
  * VALK_PROCESS_TRACKING=subreaper forces the fallback (tests use it to
  * run both), =cgroup makes a scope an error where cgroups are unusable.
  *
- * Lifetime: a Scope is malloc'd and owned by its handle; it is in `open`
- * until closed. Closing (process/scope-close, the handle's finalizer, or
- * valk's exit) SIGKILLs what is left and removes the cgroup; a cgroup
- * whose last processes are still dying is kept in `doomed` and removed
- * later (at the next scope, and at exit); an empty one is kept open as a
- * spare for the next scope (a few at most), so that a step costs no mkdir
- * and rmdir. Everything here that closing
- * runs uses plain C memory only, as a finalizer must.
+ * Lifetime: a valk_scope is malloc'd and owned by its handle; it is in
+ * `open_scopes` until closed. Closing (process/scope-close, the handle's
+ * finalizer, or valk's exit) SIGKILLs what is left and removes the cgroup;
+ * a cgroup whose last processes are still dying is kept in `doomed` and
+ * removed later (at the next scope, and at exit); an empty one is kept
+ * open as a spare for the next scope (a few at most), so that a step costs
+ * no mkdir and rmdir. Everything closing runs uses plain C memory only, as
+ * a finalizer must.
  */
 #include "rt.h"
 
@@ -500,7 +500,8 @@ static int scope_each(valk_scope *s, void (*f)(int pid, void *ud), void *ud) {
 static void scope_kill_now(valk_scope *s) {
   if (s->mode == M_CGROUP) {
     char f[PATH_MAX + 16];
-    if (textf(f, sizeof f, "%s/cgroup.kill", s->dir) && cg_populated(s->dir)) write_file(f, "1");
+    if (cg_populated(s->dir) && !(textf(f, sizeof f, "%s/cgroup.kill", s->dir) && write_file(f, "1")))
+      cg_each(s->dir, sigkill_pid, NULL); /* one by one, then */
   } else {
     scope_each(s, sigkill_pid, NULL);
   }
