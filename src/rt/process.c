@@ -1,14 +1,17 @@
 /*
  * process.c - running external commands: exec, spawn, exec-stream.
  *
- * A command starts with posix_spawn in a new session (POSIX_SPAWN_SETSID),
- * so it leads its own process group and a timeout or a cancel can signal
- * the whole tree with kill(-pgid). posix_spawn rather than uv_spawn: glibc
- * starts the child with CLONE_VM|CLONE_VFORK, where libuv 1.44 forks and
- * copies the page tables of the whole heap and every fiber stack, which
- * made a start 3-5x slower in a busy valk (measured in bench/ci.sh). The
- * child's exit is watched through a pidfd polled by the loop, so there is
- * no SIGCHLD handler and no other child is ever reaped by mistake.
+ * A command starts with valk_spawn (spawn.c, a vfork-style clone) in a
+ * new session, so it leads its own process group and a timeout or a
+ * cancel can signal the whole tree with kill(-pgid). Under a process scope
+ * bound to :process-scope (procscope.c) it joins the scope before it runs,
+ * so the scope also finds the descendants that leave its group. Not
+ * uv_spawn: libuv 1.44 forks and copies the page tables of the whole heap
+ * and every fiber stack, which made a start 3-5x slower in a busy valk
+ * (measured in bench/ci.sh). The child's exit is watched through a pidfd
+ * polled by the loop and read without reaping (WNOWAIT); only the orphans
+ * a subreaper valk adopts are reaped elsewhere, by pid, never a command
+ * of this file (valk_process_owns).
  * Output is read through pipes by the loop; stdout and stderr are kept
  * separately (up to a cap, then cut with a marker while the process runs
  * on) and as one interleaved list of timestamped lines. Only the calling
@@ -27,7 +30,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
-#include <spawn.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -137,6 +139,12 @@ static void live_remove(Proc *p) {
   else if (live == p) live = p->next_live;
   if (p->next_live) p->next_live->prev_live = p->prev_live;
   p->prev_live = p->next_live = NULL;
+}
+
+bool valk_process_owns(int pid) {
+  for (Proc *p = live; p; p = p->next_live)
+    if (p->pid == pid) return true;
+  return false;
 }
 
 static void kill_live_at_exit(void) {
@@ -343,6 +351,7 @@ typedef struct {
   V on_line;    /* exec-stream callback */
   V ctx_env;    /* (dyn :env), under the explicit :env */
   V log;        /* (dyn :out), the sink of every output line */
+  valk_scope *scope; /* (dyn :process-scope), or NULL */
 } Spec;
 
 static V opt(V *a, int n, int from, const char *name) { return valk_kwarg(a, n, from, name, NULL); }
@@ -373,6 +382,7 @@ static void parse_spec(V *a, int n, Spec *sp, const char *who) {
   sp->ctx_env = IS(e, T_MAP) ? e : NULL;
   V lg = valk_dyn(valk_kw("out"), NIL);
   sp->log = valk_is_log(lg) ? lg : NULL;
+  sp->scope = valk_scope_bound(who);
   sp->cwd = opt(a, n, npos, "cwd");
   if (sp->cwd && IS(sp->cwd, T_STR)) sp->cwd = valk_cstr(valk_dyn_path(AS_STR(sp->cwd)->s));
   if (!sp->cwd || sp->cwd == NIL) {
@@ -429,6 +439,8 @@ static char **build_env(Spec *sp) {
 
 static V spawn_error(Spec *sp, int rc) {
   const char *cmd = AS_STR(sp->cmd)->s;
+  if (rc & VALK_SPAWN_JOIN_FAILED)
+    return valk_make_error("error", "exec %s: cannot join the process scope's cgroup: %s", cmd, strerror(rc & ~VALK_SPAWN_JOIN_FAILED));
   switch (rc) {
   case ENOENT:
     if (sp->cwd && sp->cwd != NIL) {
@@ -491,31 +503,12 @@ static void close_fd(int *fd) {
   *fd = -1;
 }
 
-/* posix_spawn in a new session, signals at their defaults and unblocked,
-   stdin from in_fd (or /dev/null), stdout and stderr to the pipes, in cwd,
-   with no other descriptor inherited. A file that is not a binary and has
-   no #! line runs with /bin/sh, as execvp would. Returns 0 or an errno. */
+/* valk_spawn (spawn.c) of file; a file that is not a binary and has no
+   #! line runs with /bin/sh, as execvp would. Returns 0 or an errno. */
 static int spawn_child(const char *file, char **argv, char **envp, const char *cwd,
-                       int in_fd, int out_fd, int err_fd, pid_t *pid) {
-  posix_spawn_file_actions_t fa;
-  posix_spawnattr_t at;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawnattr_init(&at);
-  sigset_t none, all;
-  sigemptyset(&none);
-  sigfillset(&all);
-  sigdelset(&all, SIGKILL);
-  sigdelset(&all, SIGSTOP);
-  posix_spawnattr_setsigmask(&at, &none);
-  posix_spawnattr_setsigdefault(&at, &all);
-  posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  if (in_fd >= 0) posix_spawn_file_actions_adddup2(&fa, in_fd, 0);
-  else posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
-  posix_spawn_file_actions_adddup2(&fa, err_fd, 2);
-  if (cwd) posix_spawn_file_actions_addchdir_np(&fa, cwd);
-  posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-  int rc = posix_spawn(pid, file, &fa, &at, argv, envp);
+                       int in_fd, int out_fd, int err_fd, int cgroup_fd, pid_t *pid) {
+  valk_spawn_req r = {file, argv, envp, cwd, in_fd, out_fd, err_fd, cgroup_fd};
+  int rc = valk_spawn(&r, pid);
   if (rc == ENOEXEC) {
     size_t n = 0;
     while (argv[n]) n++;
@@ -523,10 +516,10 @@ static int spawn_child(const char *file, char **argv, char **envp, const char *c
     shargv[0] = "/bin/sh";
     shargv[1] = (char *)file;
     for (size_t i = 1; i <= n; i++) shargv[i + 1] = argv[i];
-    rc = posix_spawn(pid, "/bin/sh", &fa, &at, shargv, envp);
+    r.file = "/bin/sh";
+    r.argv = shargv;
+    rc = valk_spawn(&r, pid);
   }
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&at);
   return rc;
 }
 
@@ -555,6 +548,7 @@ static Proc *proc_start(Spec *sp) {
 
   bool has_in = sp->stdin_str && sp->stdin_str != NIL;
   char **envp = (sp->env && sp->env != NIL) || sp->env_clear || sp->ctx_env ? build_env(sp) : environ;
+  int cgroup_fd = sp->scope ? valk_scope_prepare(sp->scope, &envp) : -1;
   const char *cwd = sp->cwd && sp->cwd != NIL ? AS_STR(sp->cwd)->s : NULL;
   int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1};
   int rc = make_pipe(out);
@@ -563,7 +557,7 @@ static Proc *proc_start(Spec *sp) {
   const char *file = rc ? NULL : find_command(argv[0], envp, &rc);
   uint64_t t0 = uv_hrtime();
   pid_t pid = -1;
-  if (file) rc = spawn_child(file, argv, envp, cwd, in[0], out[1], err[1], &pid);
+  if (file) rc = spawn_child(file, argv, envp, cwd, in[0], out[1], err[1], cgroup_fd, &pid);
   int pidfd = -1;
   if (!rc && (pidfd = (int)syscall(SYS_pidfd_open, pid, 0)) < 0) {
     rc = errno;

@@ -114,10 +114,43 @@ void valk_unchecked_check(void);
 /* errors with a kind keyword */
 V valk_make_error(const char *kind, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Starting a command's process (spawn.c): in a new session, stdin from
+   in_fd (or /dev/null when -1), stdout and stderr to out_fd and err_fd
+   (all above 2), in cwd (NULL: valk's), with signals at their defaults
+   and unblocked and no other descriptor inherited; when cgroup_fd is not
+   -1 the child first joins the cgroup whose cgroup.procs it is. Returns 0
+   with *pid set, or an errno (ENOEXEC for a file that is not a program),
+   with VALK_SPAWN_JOIN_FAILED set when joining the cgroup failed; nothing
+   is left running on failure. Loop thread only. */
+typedef struct {
+  const char *file;
+  char **argv, **envp;
+  const char *cwd;
+  int in_fd, out_fd, err_fd, cgroup_fd;
+} valk_spawn_req;
+#define VALK_SPAWN_JOIN_FAILED 0x10000
+int valk_spawn(const valk_spawn_req *r, pid_t *pid);
+
+/* Process scopes (procscope.c): every process started while a scope is
+   bound to :process-scope, and all its descendants. */
+typedef struct valk_scope valk_scope;
+/* The scope bound to :process-scope in the calling fiber, or NULL when
+   none is; raises naming who when the binding is not an open scope. */
+valk_scope *valk_scope_bound(const char *who);
+/* Prepares a child's start under s: returns the cgroup.procs descriptor
+   the child joins (-1 when s tracks by environment) and sets *envp to the
+   environment with s's token (unchanged for a cgroup; the new array is
+   collected memory). */
+int valk_scope_prepare(valk_scope *s, char ***envp);
+/* true while pid is a command process.c started and has not reaped yet
+   (process.c): the other children of valk are adopted orphans */
+bool valk_process_owns(int pid);
+
 void valk_rt_register(void);      /* task.c */
 void valk_process_register(void); /* process.c */
 void valk_log_register(void);     /* logsink.c */
 void valk_unchecked_register(void); /* unchecked.c, by valk_process_register */
+void valk_procscope_register(void); /* procscope.c */
 
 
 #endif
