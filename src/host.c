@@ -17,6 +17,7 @@
 static void (*const openers[])(void) = {
     /* runtime (src/rt) */
     valk_rt_register, valk_process_register, valk_procscope_register, valk_log_register,
+    valk_terminate_register,
     /* systems library (src/sys) */
     valk_string_register, valk_fs_register, valk_path_register, valk_sysenv_register,
     valk_json_register, valk_yaml_register, valk_crypto_register, valk_regex_register,

@@ -120,6 +120,9 @@ static void run_command(void *ud) {
   (void)ud;
   int argc = cli.argc;
   char **argv = cli.argv;
+  /* the REPL handles Ctrl-C itself; elsewhere a termination signal winds
+     the program down through its exit handlers (terminate.c) */
+  if (argc >= 2) valk_terminate_trap(valk_task_current());
   if (argc >= 3 && strcmp(argv[1], "-e") == 0) {
     V v = valk_eval_string(argv[2], strlen(argv[2]), "<-e>");
     Str *s = AS_STR(valk_repr(v));
@@ -153,6 +156,12 @@ static void run_command(void *ud) {
 
 static _Noreturn void die_with(V err) {
   fflush(stdout);
+  int sig = valk_terminate_signal();
+  if (sig && AS_ERR(err)->kind == valk_kw("interrupted")) {
+    /* a Ctrl-C is no bug of the program: no backtrace */
+    fprintf(stderr, "valk: %s\n", AS_STR(AS_ERR(err)->msg)->s);
+    exit(128 + sig);
+  }
   Str *s = AS_STR(valk_error_report(err));
   fwrite(s->s, 1, s->len, stderr);
   exit(1);

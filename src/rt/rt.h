@@ -68,6 +68,12 @@ V valk_task_spawn_c(V (*fn)(V data), V data); /* same, running fn(data) */
 void valk_task_park(valk_cancel_fn hook, void *data);
 void valk_task_wake(valk_task *t);
 void valk_task_cancel(valk_task *t, V err);
+/* terminate.c: SIGINT, SIGTERM and SIGHUP cancel task t (the main task)
+   with an :interrupted error, a second one exits; exit handlers run
+   either way. valk_terminate_signal(): the first signal received, or 0. */
+void valk_terminate_trap(valk_task *t);
+int valk_terminate_signal(void);
+void valk_terminate_register(void);
 uint64_t valk_task_seq(valk_task *t);
 /* Parks the current task for ms milliseconds; raises outside a task. */
 void valk_task_sleep(uint64_t ms);
