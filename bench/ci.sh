@@ -14,7 +14,7 @@ set -u
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 
-VALK=build/valk
+VALK=${VALK:-build/valk}  # another build to compare: VALK=path bench/ci.sh
 RUNS=${RUNS:-5}            # best of RUNS for 3.
 LAT_N=${LAT_N:-200}        # runs for 1.
 NOOP_N=${NOOP_N:-1000}     # runs for 2., empty step
