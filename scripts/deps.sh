@@ -2,7 +2,7 @@
 # Installs the Debian packages that building and testing Valkyria need.
 # As root it runs apt-get; otherwise it prints the command to run.
 set -eu
-PKGS="gcc make pkg-config libgc-dev libedit-dev libuv1-dev libpcre2-dev libyaml-dev libssl-dev libcurl4-openssl-dev libsqlite3-dev node-llhttp curl wrk git clang libclang-rt-14-dev bc procps bsdutils"
+PKGS="gcc make pkg-config libgc-dev libedit-dev libuv1-dev libpcre2-dev libyaml-dev libssl-dev libcurl4-openssl-dev libsqlite3-dev node-llhttp curl wrk git clang libclang-rt-14-dev bc procps bsdutils util-linux"
 # npm fetches the test data (scripts/testdata.sh); Debian's nodejs and npm
 # only when no npm is installed from elsewhere
 command -v npm >/dev/null || PKGS="$PKGS nodejs npm"

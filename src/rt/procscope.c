@@ -98,10 +98,9 @@ static int nspares;
 
 /* ---- small file helpers (plain C, usable from a finalizer) ---- */
 
-/* Reads up to n-1 bytes of path into buf, NUL-terminated; length or -1. */
-static ssize_t read_small(const char *path, char *buf, size_t n) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return -1;
+/* Reads from fd into buf until end of file or until buf's n-1 bytes are
+   full; the number of bytes read (no NUL is added). */
+static size_t read_fd(int fd, char *buf, size_t n) {
   size_t got = 0;
   while (got + 1 < n) {
     ssize_t k = read(fd, buf + got, n - 1 - got);
@@ -109,6 +108,14 @@ static ssize_t read_small(const char *path, char *buf, size_t n) {
     if (k <= 0) break;
     got += (size_t)k;
   }
+  return got;
+}
+
+/* Reads up to n-1 bytes of path into buf, NUL-terminated; length or -1. */
+static ssize_t read_small(const char *path, char *buf, size_t n) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  size_t got = read_fd(fd, buf, n);
   close(fd);
   buf[got] = 0;
   return (ssize_t)got;
@@ -363,18 +370,15 @@ static int sr_each(const char *token, void (*f)(int pid, void *ud), void *ud) {
     char path[64];
     int fd = textf(path, sizeof path, "/proc/%d/environ", pid) ? open(path, O_RDONLY | O_CLOEXEC) : -1;
     if (fd < 0) continue;
-    size_t got = 0;
-    for (;;) {
-      if (got + 1 >= cap) {
-        char *bigger = realloc(env, cap * 2);
-        if (!bigger) break;
-        env = bigger;
-        cap *= 2;
-      }
-      ssize_t k = read(fd, env + got, cap - 1 - got);
-      if (k < 0 && errno == EINTR) continue;
-      if (k <= 0) break;
-      got += (size_t)k;
+    size_t got = read_fd(fd, env, cap);
+    while (got + 1 >= cap) { /* full: the environment may go on */
+      char *bigger = realloc(env, cap * 2);
+      if (!bigger) break;
+      env = bigger;
+      size_t more = read_fd(fd, env + got, cap * 2 - got);
+      cap *= 2;
+      if (!more) break;
+      got += more;
     }
     close(fd);
     env[got] = 0;
